@@ -1,0 +1,184 @@
+//! `diode-node`: one capacitor node of an analog circuit, clamped by an anti-parallel diode pair.
+//!
+//! ```text
+//! C dV/dt = sum_i g_i (u_i - V) - G_L V - 2 I_s sinh(V / (eta V_T)),   V(0) = 0,
+//! g_i = G_max |A_i|,   u_i = sign(A_i) x_i   (an inverting buffer realises the sign),
+//! y = V(T).
+//! ```
+//! Since g_i u_i = G_max A_i x_i, the node sums its inputs like a dot product, relaxes with
+//! the time constant C / (G_max sum|A_i| + G_L), and the diodes squash |V| above ~0.5 V:
+//! a tanh-like neuron whose gain and time constant both depend on A.
+//!
+//! Constants (SI): C = 1 nF, G_max = 100 uS, G_L = 10 uS, I_s = 1 nA, eta = 1.8,
+//! V_T = kT/q = 25.852 mV (300 K), T = 10 us. Inputs x_i in [-1, 1] V, A_i in [-1, 1].
+//! The diode term is the Shockley equation for two diodes in anti-parallel
+//! (Sedra & Smith, *Microelectronic Circuits*, ch. 4). The solver works in the scaled time
+//! tau = t / T; the node is mildly stiff near the clamp (BDF by default).
+//! With I_s = 0 it is a linear RC node with V(T) = V_inf (1 - exp(-G_tot T / C)), which the
+//! tests check.
+
+use std::collections::BTreeMap;
+
+use crate::devices::constants::{ConstantDef, OdeDeviceConfig, check_fan_in, require_positive, resolve};
+use crate::error::Result;
+use crate::ode::OdeSystem;
+use crate::solver::{SolverMethod, SolverSettings};
+use crate::spec::{DeviceSpec, Quantity};
+
+/// Default constants of the diode node.
+pub const DIODE_CONSTANTS: [ConstantDef; 7] = [
+    ("c", 1e-9, "node capacitance C, F"),
+    ("g_max", 1e-4, "largest input conductance G_max, S"),
+    ("g_l", 1e-5, "leak conductance G_L, S"),
+    ("i_s", 1e-9, "diode saturation current I_s, A"),
+    ("eta", 1.8, "diode ideality factor"),
+    ("v_t", 0.025852, "thermal voltage kT/q at 300 K, V"),
+    ("t_end", 1e-5, "observation time T, s"),
+];
+
+/// The diode-clamped capacitor node.
+#[derive(Clone, Debug)]
+pub struct DiodeNode {
+    spec: DeviceSpec,
+    n: usize,
+    /// T / C, s/F
+    t_over_c: f64,
+    g_max: f64,
+    g_l: f64,
+    i_s: f64,
+    /// 1 / (eta V_T), 1/V
+    inv_nvt: f64,
+}
+
+impl DiodeNode {
+    /// Builds the node from its config (fan-in and constant overrides).
+    pub fn new(config: &OdeDeviceConfig) -> Result<Self> {
+        check_fan_in("diode-node", config.fan_in)?;
+        let k = resolve("diode-node", &DIODE_CONSTANTS, &config.constants)?;
+        require_positive("diode-node", &k, &["c", "g_max", "eta", "v_t", "t_end"])?;
+        Ok(Self::from_constants(config.fan_in, k))
+    }
+
+    fn from_constants(n: usize, k: BTreeMap<String, f64>) -> Self {
+        let spec = DeviceSpec {
+            kind: "diode-node".into(),
+            summary: "capacitor node fed through conductances G_max|A_i|, anti-parallel diode clamp; y = V(T)".into(),
+            inputs: Quantity::family("x", "V", -1.0, 1.0, n),
+            params: Quantity::family("A", "1", -1.0, 1.0, n),
+            outputs: vec![Quantity::new("V_T", "V", -0.8, 0.8)],
+            constants: k.clone(),
+            source: String::new(),
+        };
+        Self {
+            spec,
+            n,
+            t_over_c: k["t_end"] / k["c"],
+            g_max: k["g_max"],
+            g_l: k["g_l"],
+            i_s: k["i_s"],
+            inv_nvt: 1.0 / (k["eta"] * k["v_t"]),
+        }
+    }
+
+    /// (sum_i G_max A_i x_i, G_max sum_i |A_i| + G_L) for p = [x, A].
+    fn drive(&self, p: &[f64]) -> (f64, f64) {
+        let (x, a) = p.split_at(self.n);
+        let mut current = 0.0;
+        let mut conductance = self.g_l;
+        for (&x, &a) in x.iter().zip(a) {
+            current += self.g_max * a * x;
+            conductance += self.g_max * a.abs();
+        }
+        (current, conductance)
+    }
+}
+
+impl OdeSystem for DiodeNode {
+    fn spec(&self) -> &DeviceSpec {
+        &self.spec
+    }
+
+    fn n_states(&self) -> usize {
+        1
+    }
+
+    fn init(&self, _p: &[f64], u0: &mut [f64]) {
+        u0[0] = 0.0;
+    }
+
+    fn rhs(&self, u: &[f64], p: &[f64], _t: f64, du: &mut [f64]) {
+        let (current, conductance) = self.drive(p);
+        let v = u[0];
+        let diode = 2.0 * self.i_s * (v * self.inv_nvt).sinh();
+        du[0] = self.t_over_c * (current - conductance * v - diode);
+    }
+
+    fn jac_mul(&self, u: &[f64], p: &[f64], _t: f64, v: &[f64], jv: &mut [f64]) {
+        let (_, conductance) = self.drive(p);
+        let diode_g = 2.0 * self.i_s * self.inv_nvt * (u[0] * self.inv_nvt).cosh();
+        jv[0] = -self.t_over_c * (conductance + diode_g) * v[0];
+    }
+
+    fn sample_times(&self) -> Vec<f64> {
+        vec![1.0]
+    }
+
+    fn observe(&self, states: &[Vec<f64>], _p: &[f64], y: &mut [f64]) {
+        y[0] = states[0][0];
+    }
+
+    fn default_solver(&self) -> SolverSettings {
+        SolverSettings::new(SolverMethod::Bdf, 1e-7, 1e-9)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::DeviceModel;
+    use crate::ode::OdeDevice;
+
+    fn node(n: usize, i_s: f64, method: SolverMethod, rtol: f64) -> OdeDevice<DiodeNode> {
+        let cfg = OdeDeviceConfig { fan_in: n, constants: BTreeMap::from([("i_s".to_string(), i_s)]) };
+        OdeDevice::new(DiodeNode::new(&cfg).unwrap()).with_solver(SolverSettings::new(method, rtol, rtol * 1e-2))
+    }
+
+    /// Closed form of the linear RC node (I_s = 0).
+    fn rc_closed_form(x: &[f64], a: &[f64]) -> f64 {
+        let (g_max, g_l, c, t) = (1e-4, 1e-5, 1e-9, 1e-5);
+        let current: f64 = x.iter().zip(a).map(|(x, a)| g_max * a * x).sum();
+        let g_tot: f64 = g_l + a.iter().map(|a| g_max * a.abs()).sum::<f64>();
+        current / g_tot * (1.0 - (-g_tot * t / c).exp())
+    }
+
+    #[test]
+    fn linear_limit_matches_rc_closed_form_for_every_solver() {
+        let (x, a) = ([0.7, -0.4, 0.9], [0.05, -0.3, 0.02]);
+        let exact = rc_closed_form(&x, &a);
+        for method in [SolverMethod::Tsit45, SolverMethod::Bdf, SolverMethod::Esdirk34] {
+            let y = node(3, 0.0, method, 1e-9).respond(&x, &a).unwrap()[0];
+            assert!((y - exact).abs() < 1e-6, "{method:?}: {y} vs {exact}");
+        }
+    }
+
+    #[test]
+    fn error_shrinks_as_rtol_tightens() {
+        let (x, a) = ([0.9, 0.8], [0.003, 0.002]); // slow node: the transient matters at T
+        let exact = rc_closed_form(&x, &a);
+        let err = |rtol| (node(2, 0.0, SolverMethod::Bdf, rtol).respond(&x, &a).unwrap()[0] - exact).abs();
+        let (loose, tight) = (err(1e-3), err(1e-8));
+        assert!(tight < loose / 10.0, "loose {loose:e}, tight {tight:e}");
+        assert!(tight < 1e-7, "tight {tight:e}");
+    }
+
+    #[test]
+    fn diodes_clamp_the_node() {
+        let d = node(4, 1e-9, SolverMethod::Bdf, 1e-7);
+        let y = d.respond(&[1.0; 4], &[1.0; 4]).unwrap()[0];
+        let y_lin = rc_closed_form(&[1.0; 4], &[1.0; 4]);
+        assert!(y > 0.3 && y < 0.7 && y < y_lin - 0.2, "clamped {y}, linear {y_lin}");
+        // odd symmetry: flipping every input flips the output
+        let y_neg = d.respond(&[-1.0; 4], &[1.0; 4]).unwrap()[0];
+        assert!((y + y_neg).abs() < 1e-6);
+    }
+}

@@ -1,0 +1,120 @@
+//! The built-in devices and the `[device]` config table that selects one.
+//!
+//! | kind | physics | state |
+//! |---|---|---|
+//! | `analytic` | closed-form almost neuron (the reference) | none |
+//! | `diode-node` | capacitor node with an anti-parallel diode clamp | V |
+//! | `fhn-neuron` | FitzHugh-Nagumo neuron with conductance synapses | v, w, quadrature |
+//! | `duffing-mems` | multi-tone driven Duffing resonator | z, z', quadrature |
+//! | `diffsl` | equations from a DiffSL text file (JIT) | any |
+
+pub mod analytic;
+pub mod constants;
+pub mod diffsl;
+pub mod diode_node;
+pub mod duffing_mems;
+pub mod fhn_neuron;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::Result;
+use crate::model::DeviceModel;
+use crate::ode::{OdeDevice, OdeSystem};
+use crate::solver::SolverOverrides;
+
+pub use analytic::{Activation, AnalyticConfig, AnalyticNeuron};
+pub use constants::OdeDeviceConfig;
+pub use diffsl::{DiffSlDescription, DiffSlDevice};
+pub use diode_node::DiodeNode;
+pub use duffing_mems::DuffingMems;
+pub use fhn_neuron::FhnNeuron;
+
+/// The `[device]` table: which device, and its settings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum DeviceConfig {
+    /// The closed-form almost neuron.
+    Analytic(AnalyticConfig),
+    /// The diode-clamped capacitor node.
+    DiodeNode(OdeDeviceConfig),
+    /// The FitzHugh-Nagumo neuron.
+    FhnNeuron(OdeDeviceConfig),
+    /// The multi-tone Duffing resonator.
+    DuffingMems(OdeDeviceConfig),
+    /// A DiffSL-defined device.
+    Diffsl(DiffSlRef),
+}
+
+/// `[device]` table for `kind = "diffsl"`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiffSlRef {
+    /// The device description TOML (relative paths are resolved against the config's folder).
+    pub file: PathBuf,
+}
+
+impl DeviceConfig {
+    /// The device kind as written in configs.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Analytic(_) => "analytic",
+            Self::DiodeNode(_) => "diode-node",
+            Self::FhnNeuron(_) => "fhn-neuron",
+            Self::DuffingMems(_) => "duffing-mems",
+            Self::Diffsl(_) => "diffsl",
+        }
+    }
+
+    /// Makes relative file paths absolute against `base` (the folder of the config file).
+    pub fn resolve_paths(&mut self, base: &Path) {
+        if let Self::Diffsl(r) = self
+            && r.file.is_relative()
+        {
+            r.file = base.join(&r.file);
+        }
+    }
+
+    /// Builds the device; `solver` overrides the device's default solver settings.
+    pub fn build(&self, solver: &SolverOverrides) -> Result<Arc<dyn DeviceModel>> {
+        fn ode<S: OdeSystem + 'static>(system: S, solver: &SolverOverrides) -> Result<Arc<dyn DeviceModel>> {
+            let settings = solver.apply(&system.default_solver());
+            settings.validate(&format!("device '{}'", system.spec().kind))?;
+            Ok(Arc::new(OdeDevice::new(system).with_solver(settings)))
+        }
+        match self {
+            Self::Analytic(c) => Ok(Arc::new(AnalyticNeuron::new(c)?)),
+            Self::DiodeNode(c) => ode(DiodeNode::new(c)?, solver),
+            Self::FhnNeuron(c) => ode(FhnNeuron::new(c)?, solver),
+            Self::DuffingMems(c) => ode(DuffingMems::new(c)?, solver),
+            Self::Diffsl(r) => {
+                let device = DiffSlDevice::load(&r.file)?;
+                let settings = solver.apply(device.settings());
+                settings.validate(&r.file.display().to_string())?;
+                Ok(Arc::new(device.with_solver(settings)))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn toml_selects_device_and_rejects_unknown_keys_and_kinds() {
+        let cfg: DeviceConfig = toml::from_str("kind = \"diode-node\"\nfan_in = 3\n[constants]\ni_s = 0.0\n").unwrap();
+        let d = cfg.build(&SolverOverrides::default()).unwrap();
+        assert_eq!(d.spec().n_inputs(), 3);
+        assert_eq!(d.spec().constants["i_s"], 0.0);
+        let err = toml::from_str::<DeviceConfig>("kind = \"diode-node\"\nfan_in = 3\nfanin = 2\n").unwrap_err();
+        assert!(err.to_string().contains("fanin"), "{err}");
+        let err = toml::from_str::<DeviceConfig>("kind = \"transistor\"\nfan_in = 3\n").unwrap_err();
+        assert!(err.to_string().contains("transistor"), "{err}");
+        let cfg: DeviceConfig = toml::from_str("kind = \"fhn-neuron\"\nfan_in = 2\n[constants]\ntau = 1.0\n").unwrap();
+        let err = cfg.build(&SolverOverrides::default()).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err.contains("unknown constant 'tau'"), "{err}");
+    }
+}

@@ -1,0 +1,120 @@
+//! The [`DeviceModel`] trait: what every device, built in or brought by a researcher, answers.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use crate::error::{Result, SimError};
+use crate::solver::SolverSettings;
+use crate::spec::DeviceSpec;
+
+/// A physical device: y = f(x, A).
+///
+/// Implementations must be deterministic (same x, A give the same y bit for bit) so that
+/// datasets are reproducible and resumable.
+///
+/// # Example
+/// ```
+/// use almost_sim::{DeviceModel, DeviceSpec, Quantity, Result};
+///
+/// /// y = tanh(A0 x0 + A1 x1), computed in closed form.
+/// struct Tanh2(DeviceSpec);
+/// impl DeviceModel for Tanh2 {
+///     fn spec(&self) -> &DeviceSpec { &self.0 }
+///     fn respond(&self, x: &[f64], a: &[f64]) -> Result<Vec<f64>> {
+///         self.0.check_dims(x, a)?;
+///         Ok(vec![(a[0] * x[0] + a[1] * x[1]).tanh()])
+///     }
+/// }
+/// let spec = DeviceSpec {
+///     kind: "tanh2".into(), summary: "two-input tanh".into(),
+///     inputs: Quantity::family("x", "1", -1.0, 1.0, 2),
+///     params: Quantity::family("A", "1", -1.0, 1.0, 2),
+///     outputs: vec![Quantity::new("y", "1", -1.0, 1.0)],
+///     constants: Default::default(), source: String::new(),
+/// };
+/// let d = Tanh2(spec);
+/// assert_eq!(d.respond(&[1.0, 0.0], &[0.5, 0.3]).unwrap(), vec![0.5f64.tanh()]);
+/// assert!(d.respond(&[1.0], &[0.5, 0.3]).is_err());
+/// ```
+pub trait DeviceModel: Send + Sync {
+    /// Inputs, parameters, outputs and constants of this device.
+    fn spec(&self) -> &DeviceSpec;
+
+    /// The device's response to inputs `x` with parameters `a`.
+    fn respond(&self, x: &[f64], a: &[f64]) -> Result<Vec<f64>>;
+
+    /// The solver settings used, for ODE devices (recorded in dataset manifests).
+    fn solver(&self) -> Option<&SolverSettings> {
+        None
+    }
+}
+
+/// Calls [`DeviceModel::respond`] the way the generator does: dimension-checked, with panics
+/// caught and non-finite outputs turned into [`SimError::NonFinite`].
+pub fn respond_guarded(model: &dyn DeviceModel, x: &[f64], a: &[f64]) -> Result<Vec<f64>> {
+    model.spec().check_dims(x, a)?;
+    let y = catch_unwind(AssertUnwindSafe(|| model.respond(x, a))).map_err(|payload| {
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "non-string panic payload".into());
+        SimError::Panic { message }
+    })??;
+    if y.len() != model.spec().n_outputs() {
+        return Err(SimError::Panic {
+            message: format!("device returned {} outputs, its spec declares {}", y.len(), model.spec().n_outputs()),
+        });
+    }
+    if let Some(i) = y.iter().position(|v| !v.is_finite()) {
+        return Err(SimError::NonFinite { what: format!("output {i}"), time: f64::NAN });
+    }
+    Ok(y)
+}
+
+/// Derivatives of the outputs at one point: `dy_dx[k][i] = dy_k/dx_i`, `dy_da[k][j] = dy_k/dA_j`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Jacobian {
+    /// The outputs at the point.
+    pub y: Vec<f64>,
+    /// Rows: outputs; columns: inputs.
+    pub dy_dx: Vec<Vec<f64>>,
+    /// Rows: outputs; columns: parameters.
+    pub dy_da: Vec<Vec<f64>>,
+}
+
+/// Central finite-difference Jacobian of a device at (x, A).
+///
+/// The step for each coordinate is `rel_step` times the width of its interval in the spec;
+/// near the box edge the difference stays two-sided (devices accept points slightly outside).
+pub fn finite_difference_jacobian(model: &dyn DeviceModel, x: &[f64], a: &[f64], rel_step: f64) -> Result<Jacobian> {
+    let spec = model.spec();
+    let y = respond_guarded(model, x, a)?;
+    let ny = y.len();
+    let mut dy_dx = vec![vec![0.0; x.len()]; ny];
+    let mut dy_da = vec![vec![0.0; a.len()]; ny];
+    let mut xp = x.to_vec();
+    for i in 0..x.len() {
+        let h = rel_step * spec.inputs[i].width();
+        xp[i] = x[i] + h;
+        let up = respond_guarded(model, &xp, a)?;
+        xp[i] = x[i] - h;
+        let dn = respond_guarded(model, &xp, a)?;
+        xp[i] = x[i];
+        for k in 0..ny {
+            dy_dx[k][i] = (up[k] - dn[k]) / (2.0 * h);
+        }
+    }
+    let mut ap = a.to_vec();
+    for j in 0..a.len() {
+        let h = rel_step * spec.params[j].width();
+        ap[j] = a[j] + h;
+        let up = respond_guarded(model, x, &ap)?;
+        ap[j] = a[j] - h;
+        let dn = respond_guarded(model, x, &ap)?;
+        ap[j] = a[j];
+        for k in 0..ny {
+            dy_da[k][j] = (up[k] - dn[k]) / (2.0 * h);
+        }
+    }
+    Ok(Jacobian { y, dy_dx, dy_da })
+}
