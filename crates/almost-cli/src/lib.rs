@@ -1,1 +1,4 @@
-//! almost-cli
+//! Helpers shared by the `almost-simulate` and `almost-train` binaries (printing, benches).
+//! The binaries themselves only parse arguments and call the library crates.
+
+pub mod bench;

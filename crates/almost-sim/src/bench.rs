@@ -57,7 +57,7 @@ fn bare_solver(config: &DeviceConfig, solver: &SolverOverrides, device: Arc<dyn 
         DeviceConfig::DiodeNode(c) => ode(DiodeNode::new(c)?, solver),
         DeviceConfig::FhnNeuron(c) => ode(FhnNeuron::new(c)?, solver),
         DeviceConfig::DuffingMems(c) => ode(DuffingMems::new(c)?, solver),
-        DeviceConfig::Analytic(_) | DeviceConfig::Diffsl(_) => {
+        DeviceConfig::Analytic(_) | DeviceConfig::Diffsl(_) | DeviceConfig::Rust(_) => {
             Arc::new(move |x: &[f64], a: &[f64]| device.respond(x, a))
         }
     })

@@ -16,7 +16,7 @@
 //! [box]                          # optional: one interval for all x, one for all A
 //! x = [-1.0, 1.0]
 //! [output]                       # optional
-//! shard_size = 1024
+//! shard_size = 4096
 //! ```
 //! Unknown keys anywhere are errors that name the key and the file.
 
@@ -26,7 +26,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::design::{Design, DesignConfig};
-use crate::devices::DeviceConfig;
+use crate::devices::{DeviceConfig, RustDeviceRef};
 use crate::domain::{BoxOverrides, DomainBox};
 use crate::error::{Result, SimError};
 use crate::model::DeviceModel;
@@ -72,7 +72,7 @@ impl Default for OutputConfig {
 }
 
 fn default_shard_size() -> u64 {
-    1024
+    4096
 }
 
 impl GenerateConfig {
@@ -92,28 +92,16 @@ impl GenerateConfig {
 
     /// Validates everything and builds the device, design and box (`origin` names the file).
     pub fn resolve(&self, origin: &str) -> Result<Job> {
-        if self.name.trim().is_empty() || self.name.contains(['/', '\\']) {
-            return Err(SimError::config(origin, format!("name = {:?} must be a non-empty folder name", self.name)));
-        }
-        if self.output.shard_size == 0 {
-            return Err(SimError::config(origin, "output.shard_size must be at least 1"));
-        }
         let device = self.device.build(&self.solver)?;
-        device.spec().validate()?;
-        let domain = DomainBox::from_overrides(device.spec(), &self.domain, origin)?;
-        let design = Design::new(&self.design, domain.dim(), origin)?;
-        let plan = Plan {
-            format: DATASET_FORMAT.into(),
-            name: self.name.clone(),
-            device_config: self.device.clone(),
-            device: device.spec().clone(),
-            device_hash: device.spec().hash(),
-            domain: domain.clone(),
-            design: self.design.clone(),
-            solver: device.solver().cloned(),
-            shard_size: self.output.shard_size,
-        };
-        Ok(Job { device, design, domain, plan })
+        Job::assemble(
+            &self.name,
+            device,
+            self.device.clone(),
+            &self.design,
+            &self.domain,
+            self.output.shard_size,
+            origin,
+        )
     }
 }
 
@@ -176,6 +164,50 @@ pub struct Job {
 }
 
 impl Job {
+    /// A job for a device built in code (e.g. a researcher's own [`DeviceModel`]).
+    pub fn for_device(
+        name: &str,
+        device: Arc<dyn DeviceModel>,
+        design: &DesignConfig,
+        domain: &BoxOverrides,
+        shard_size: u64,
+    ) -> Result<Self> {
+        let config = DeviceConfig::Rust(RustDeviceRef { name: device.spec().kind.clone() });
+        Self::assemble(name, device, config, design, domain, shard_size, &format!("job '{name}'"))
+    }
+
+    fn assemble(
+        name: &str,
+        device: Arc<dyn DeviceModel>,
+        device_config: DeviceConfig,
+        design: &DesignConfig,
+        domain: &BoxOverrides,
+        shard_size: u64,
+        origin: &str,
+    ) -> Result<Self> {
+        if name.trim().is_empty() || name.contains(['/', '\\']) {
+            return Err(SimError::config(origin, format!("name = {name:?} must be a non-empty folder name")));
+        }
+        if shard_size == 0 {
+            return Err(SimError::config(origin, "output.shard_size must be at least 1"));
+        }
+        device.spec().validate()?;
+        let domain = DomainBox::from_overrides(device.spec(), domain, origin)?;
+        let design_built = Design::new(design, domain.dim(), origin)?;
+        let plan = Plan {
+            format: DATASET_FORMAT.into(),
+            name: name.to_string(),
+            device_config,
+            device: device.spec().clone(),
+            device_hash: device.spec().hash(),
+            domain: domain.clone(),
+            design: design.clone(),
+            solver: device.solver().cloned(),
+            shard_size,
+        };
+        Ok(Self { device, design: design_built, domain, plan })
+    }
+
     /// The (x, A) of sample `i`.
     pub fn point(&self, i: u64) -> (Vec<f64>, Vec<f64>) {
         let mut u = vec![0.0; self.domain.dim()];

@@ -3,8 +3,8 @@
 //! ```text
 //! datasets/<name>/
 //!   plan.json                 what is being generated (written first; resuming checks it)
-//!   shards/shard-000000.npz   rows of one shard (atomic; its presence means "done")
-//!   shards/shard-000000.json  that shard's failures with messages, and its wall time
+//!   shards/shard-000000.npz   rows of one shard + report.json (its failures with messages,
+//!                             its wall time); written atomically, its presence means "done"
 //!   data.npz                  all rows: index, x, a, y, status
 //!   manifest.json             plan, counts, failures by reason, hash of data.npz (written last)
 //! ```
@@ -99,10 +99,23 @@ impl Layout {
     pub fn shard(&self, s: u64) -> PathBuf {
         self.dir.join("shards").join(format!("shard-{s:06}.npz"))
     }
-    /// Sidecar of shard `s`.
-    pub fn shard_report(&self, s: u64) -> PathBuf {
-        self.dir.join("shards").join(format!("shard-{s:06}.json"))
-    }
+}
+
+/// Name of the report entry inside a shard archive.
+const REPORT: &str = "report.json";
+
+/// Writes a shard: its rows and its report in one atomic archive.
+pub fn write_shard(path: &Path, table: &Table, report: &ShardReport) -> Result<()> {
+    let json = serde_json::to_vec(report).map_err(|e| SimError::bad_file(path, e.to_string()))?;
+    table.write_with(path, &[(REPORT, &json)])
+}
+
+/// Reads and validates a shard written by [`write_shard`].
+pub fn read_shard(path: &Path, nx: usize, na: usize, ny: usize) -> Result<(Table, ShardReport)> {
+    let (table, extras) = Table::read_with(path, nx, na, ny)?;
+    let json = extras.get(REPORT).ok_or_else(|| SimError::bad_file(path, format!("entry '{REPORT}' is missing")))?;
+    let report = serde_json::from_slice(json).map_err(|e| SimError::bad_file(path, format!("{REPORT}: {e}")))?;
+    Ok((table, report))
 }
 
 const EXAMPLES: usize = 20;
@@ -123,7 +136,7 @@ pub fn finalize(dir: &Path, plan: &Plan) -> Result<Manifest> {
     let mut all = Table::new(nx, na, ny);
     let mut failures = Vec::new();
     for s in 0..plan.n_shards() {
-        let t = Table::read(&layout.shard(s), nx, na, ny)?;
+        let (t, report) = read_shard(&layout.shard(s), nx, na, ny)?;
         let expected: Vec<u64> = plan.shard_range(s).collect();
         if t.index != expected {
             return Err(SimError::bad_file(
@@ -132,7 +145,6 @@ pub fn finalize(dir: &Path, plan: &Plan) -> Result<Manifest> {
             ));
         }
         all.append(&t);
-        let report: ShardReport = read_json(&layout.shard_report(s))?;
         failures.extend(report.failures);
     }
     all.write(&layout.data())?;

@@ -135,15 +135,12 @@ impl Design {
             DesignKind::Sobol => {
                 let gray = i ^ (i >> 1);
                 for (d, o) in out.iter_mut().enumerate() {
+                    let dirs = &self.sobol_dirs[d];
                     let mut v = 0u64;
                     let mut g = gray;
-                    let mut k = 0;
                     while g != 0 {
-                        if g & 1 == 1 {
-                            v ^= self.sobol_dirs[d][k];
-                        }
-                        g >>= 1;
-                        k += 1;
+                        v ^= dirs[g.trailing_zeros() as usize];
+                        g &= g - 1;
                     }
                     *o = ((v ^ self.shifts[d]) >> 11) as f64 * (1.0 / (1u64 << 53) as f64);
                 }

@@ -13,7 +13,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 
 use crate::config::{Job, Plan};
-use crate::dataset::{FailureRecord, Layout, Manifest, ShardReport, finalize};
+use crate::dataset::{FailureRecord, Layout, Manifest, ShardReport, finalize, write_shard};
 use crate::error::{FailureKind, Result, SimError};
 use crate::fsutil::{read_json, write_json_atomic};
 use crate::model::{DeviceModel, respond_guarded};
@@ -90,20 +90,33 @@ pub fn generate(job: &Job, dir: &Path, options: &GenerateOptions) -> Result<Gene
         .num_threads(options.threads.unwrap_or(0))
         .build()
         .map_err(|e| SimError::config("--threads", e.to_string()))?;
-    for &s in &todo {
-        let shard_start = Instant::now();
-        let (table, failures) = pool.install(|| run_shard(job, s, &bar));
-        let report = ShardReport {
-            shard: s,
-            rows: table.len() as u64,
-            ok: table.ok_rows().len() as u64,
-            failures,
-            seconds: shard_start.elapsed().as_secs_f64(),
-        };
-        // sidecar first: the shard file's presence is what marks the shard complete
-        write_json_atomic(&layout.shard_report(s), &report)?;
-        table.write(&layout.shard(s))?;
-    }
+    // shards are written by a second thread while the pool solves the next shard
+    std::thread::scope(|scope| -> Result<()> {
+        let (send, receive) = std::sync::mpsc::sync_channel::<(u64, Table, ShardReport)>(1);
+        let layout = &layout;
+        let writer = scope.spawn(move || -> Result<()> {
+            for (s, table, report) in receive {
+                write_shard(&layout.shard(s), &table, &report)?;
+            }
+            Ok(())
+        });
+        for &s in &todo {
+            let shard_start = Instant::now();
+            let (table, failures) = pool.install(|| run_shard(job, s, &bar));
+            let report = ShardReport {
+                shard: s,
+                rows: table.len() as u64,
+                ok: table.ok_rows().len() as u64,
+                failures,
+                seconds: shard_start.elapsed().as_secs_f64(),
+            };
+            if send.send((s, table, report)).is_err() {
+                break; // the writer stopped on an error, reported below
+            }
+        }
+        drop(send);
+        writer.join().map_err(|_| SimError::Panic { message: "shard writer thread panicked".into() })?
+    })?;
     bar.finish_and_clear();
     let complete = (0..job.plan.n_shards()).all(|s| layout.shard(s).exists());
     let manifest = if complete { Some(finalize(dir, &job.plan)?) } else { None };
@@ -138,18 +151,27 @@ fn prepare_dir(dir: &Path, plan: &Plan) -> Result<()> {
     Ok(())
 }
 
+/// One solved sample: index, x, A, outputs or failure.
+type Row = (u64, Vec<f64>, Vec<f64>, Result<Vec<f64>>);
+
 /// Solves every sample of shard `s` in parallel on the current rayon pool.
 pub fn run_shard(job: &Job, s: u64, bar: &ProgressBar) -> (Table, Vec<FailureRecord>) {
     let spec = job.device.spec();
-    let rows: Vec<(u64, Vec<f64>, Vec<f64>, Result<Vec<f64>>)> = job
-        .plan
-        .shard_range(s)
-        .into_par_iter()
-        .map(|i| {
-            let (x, a) = job.point(i);
-            let y = respond_guarded(job.device.as_ref(), &x, &a);
-            bar.inc(1);
-            (i, x, a, y)
+    let indices: Vec<u64> = job.plan.shard_range(s).collect();
+    // chunks of 16 keep the progress bar's atomics and clock reads off the per-sample path
+    let rows: Vec<Row> = indices
+        .par_chunks(16)
+        .flat_map_iter(|chunk| {
+            let rows: Vec<_> = chunk
+                .iter()
+                .map(|&i| {
+                    let (x, a) = job.point(i);
+                    let y = respond_guarded(job.device.as_ref(), &x, &a);
+                    (i, x, a, y)
+                })
+                .collect();
+            bar.inc(chunk.len() as u64);
+            rows
         })
         .collect();
     let mut table = Table::new(spec.n_inputs(), spec.n_params(), spec.n_outputs());

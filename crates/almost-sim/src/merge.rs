@@ -43,7 +43,6 @@ pub fn merge(out: &Path, inputs: &[PathBuf]) -> Result<Manifest> {
         }
         if let Some(dir) = inputs.iter().find(|d| Layout::new(d).shard(s).exists()) {
             let src = Layout::new(dir);
-            copy_atomic(&src.shard_report(s), &out_layout.shard_report(s))?;
             copy_atomic(&src.shard(s), &out_layout.shard(s))?;
         }
     }

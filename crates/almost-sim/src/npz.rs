@@ -156,6 +156,11 @@ fn dict_value<'a>(header: &'a str, key: &str) -> Option<&'a str> {
 
 /// Writes named arrays as an uncompressed `.npz`, atomically.
 pub fn write_npz(path: &Path, arrays: &[(&str, &NpyArray)]) -> Result<()> {
+    write_npz_with(path, arrays, &[])
+}
+
+/// Like [`write_npz`], plus raw `extras` entries (e.g. a JSON report) stored under their names.
+pub fn write_npz_with(path: &Path, arrays: &[(&str, &NpyArray)], extras: &[(&str, &[u8])]) -> Result<()> {
     write_atomic_with(path, |file| {
         let mut zip = zip::ZipWriter::new(file);
         let options = SimpleFileOptions::default()
@@ -165,6 +170,10 @@ pub fn write_npz(path: &Path, arrays: &[(&str, &NpyArray)]) -> Result<()> {
             zip.start_file(format!("{name}.npy"), options).map_err(std::io::Error::other)?;
             zip.write_all(&array.to_npy())?;
         }
+        for (name, bytes) in extras {
+            zip.start_file(*name, options).map_err(std::io::Error::other)?;
+            zip.write_all(bytes)?;
+        }
         let file = zip.finish().map_err(std::io::Error::other)?;
         file.flush()
     })
@@ -172,21 +181,37 @@ pub fn write_npz(path: &Path, arrays: &[(&str, &NpyArray)]) -> Result<()> {
 
 /// Reads every array of an `.npz` (stored or deflated), keyed by name without `.npy`.
 pub fn read_npz(path: &Path) -> Result<BTreeMap<String, NpyArray>> {
-    let file = std::fs::File::open(path).map_err(|e| SimError::io(path, e))?;
-    read_npz_from(file).map_err(|m| SimError::bad_file(path, m))
+    Ok(read_npz_with(path)?.0)
 }
 
-fn read_npz_from<R: Read + Seek>(reader: R) -> std::result::Result<BTreeMap<String, NpyArray>, String> {
+/// Raw entries of an archive that are not `.npy` arrays, by name.
+pub type Extras = BTreeMap<String, Vec<u8>>;
+
+/// Reads the arrays of an `.npz` and, separately, its other entries.
+pub fn read_npz_with(path: &Path) -> Result<(BTreeMap<String, NpyArray>, Extras)> {
+    let file = std::fs::File::open(path).map_err(|e| SimError::io(path, e))?;
+    read_npz_from(std::io::BufReader::new(file)).map_err(|m| SimError::bad_file(path, m))
+}
+
+fn read_npz_from<R: Read + Seek>(reader: R) -> std::result::Result<(BTreeMap<String, NpyArray>, Extras), String> {
     let mut zip = zip::ZipArchive::new(reader).map_err(|e| format!("not a readable .npz archive (truncated?): {e}"))?;
     let mut out = BTreeMap::new();
+    let mut extras = BTreeMap::new();
     for i in 0..zip.len() {
         let mut entry = zip.by_index(i).map_err(|e| format!("archive entry {i}: {e}"))?;
-        let name = entry.name().map_err(|e| format!("archive entry {i}: {e}"))?.trim_end_matches(".npy").to_string();
+        let full = entry.name().map_err(|e| format!("archive entry {i}: {e}"))?.to_string();
         let mut bytes = Vec::with_capacity(entry.size() as usize);
-        entry.read_to_end(&mut bytes).map_err(|e| format!("array '{name}': {e}"))?;
-        out.insert(name.clone(), NpyArray::from_npy(&bytes, &name)?);
+        entry.read_to_end(&mut bytes).map_err(|e| format!("entry '{full}': {e}"))?;
+        match full.strip_suffix(".npy") {
+            Some(name) => {
+                out.insert(name.to_string(), NpyArray::from_npy(&bytes, name)?);
+            }
+            None => {
+                extras.insert(full, bytes);
+            }
+        }
     }
-    Ok(out)
+    Ok((out, extras))
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::error::{FailureKind, Result, SimError};
-use crate::npz::{NpyArray, NpyData, read_npz, write_npz};
+use crate::npz::{Extras, NpyArray, NpyData, read_npz_with, write_npz_with};
 
 /// A block of dataset rows, row-major.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -90,19 +90,29 @@ impl Table {
 
     /// Writes the table as `.npz`, atomically.
     pub fn write(&self, path: &Path) -> Result<()> {
+        self.write_with(path, &[])
+    }
+
+    /// Writes the table as `.npz` with extra raw entries, atomically.
+    pub fn write_with(&self, path: &Path, extras: &[(&str, &[u8])]) -> Result<()> {
         let n = self.len();
         let index = NpyArray { shape: vec![n], data: NpyData::U64(self.index.clone()) };
         let x = NpyArray::f64_2d(n, self.nx, self.x.clone());
         let a = NpyArray::f64_2d(n, self.na, self.a.clone());
         let y = NpyArray::f64_2d(n, self.ny, self.y.clone());
         let status = NpyArray { shape: vec![n], data: NpyData::U8(self.status.clone()) };
-        write_npz(path, &[("index", &index), ("x", &x), ("a", &a), ("y", &y), ("status", &status)])
+        write_npz_with(path, &[("index", &index), ("x", &x), ("a", &a), ("y", &y), ("status", &status)], extras)
     }
 
     /// Reads and validates a table: expected widths, consistent row counts, finite x and A,
     /// finite y on every ok row, known status codes. Errors name the file, array and row.
     pub fn read(path: &Path, nx: usize, na: usize, ny: usize) -> Result<Self> {
-        let mut arrays = read_npz(path)?;
+        Ok(Self::read_with(path, nx, na, ny)?.0)
+    }
+
+    /// Like [`Table::read`], also returning the archive's non-array entries.
+    pub fn read_with(path: &Path, nx: usize, na: usize, ny: usize) -> Result<(Self, Extras)> {
+        let (mut arrays, extras) = read_npz_with(path)?;
         let bad = |m: String| SimError::bad_file(path, m);
         let index = match take(&mut arrays, "index", path)? {
             (shape, NpyData::U64(v)) if shape.len() == 1 => v,
@@ -127,7 +137,7 @@ impl Table {
         };
         let table = Self { nx, na, ny, index, x, a, y, status };
         table.validate().map_err(bad)?;
-        Ok(table)
+        Ok((table, extras))
     }
 
     fn validate(&self) -> std::result::Result<(), String> {

@@ -155,13 +155,13 @@ impl DiffSlDevice {
     fn with_problem<R>(&self, f: impl FnOnce(&mut Problem) -> Result<R>) -> Result<R> {
         COMPILED.with(|cell| {
             let mut map = cell.borrow_mut();
-            if !map.contains_key(&self.id) {
+            if let std::collections::hash_map::Entry::Vacant(slot) = map.entry(self.id) {
                 let nparams = self.spec.n_inputs() + self.spec.n_params();
                 let problem = OdeBuilder::<M>::new()
                     .p(vec![0.0; nparams])
                     .build_from_diffsl::<CraneliftJitModule>(&self.code)
                     .map_err(|e| SimError::DiffSl { path: self.path.clone(), message: e.to_string() })?;
-                map.insert(self.id, Box::new(problem));
+                slot.insert(Box::new(problem));
             }
             let problem = map
                 .get_mut(&self.id)

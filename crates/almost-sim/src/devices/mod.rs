@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::Result;
+use crate::error::{Result, SimError};
 use crate::model::DeviceModel;
 use crate::ode::{OdeDevice, OdeSystem};
 use crate::solver::SolverOverrides;
@@ -46,6 +46,17 @@ pub enum DeviceConfig {
     DuffingMems(OdeDeviceConfig),
     /// A DiffSL-defined device.
     Diffsl(DiffSlRef),
+    /// A device implemented in Rust by the user (see `Job::for_device`); it cannot be
+    /// rebuilt from a config, only recorded.
+    Rust(RustDeviceRef),
+}
+
+/// Record of a user-implemented device (`kind = "rust"`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RustDeviceRef {
+    /// The device's `spec().kind`.
+    pub name: String,
 }
 
 /// `[device]` table for `kind = "diffsl"`.
@@ -65,6 +76,7 @@ impl DeviceConfig {
             Self::FhnNeuron(_) => "fhn-neuron",
             Self::DuffingMems(_) => "duffing-mems",
             Self::Diffsl(_) => "diffsl",
+            Self::Rust(_) => "rust",
         }
     }
 
@@ -95,6 +107,10 @@ impl DeviceConfig {
                 settings.validate(&r.file.display().to_string())?;
                 Ok(Arc::new(device.with_solver(settings)))
             }
+            Self::Rust(r) => Err(SimError::config(
+                format!("device '{}'", r.name),
+                "is implemented in Rust and cannot be built from a config; construct it in code and use Job::for_device",
+            )),
         }
     }
 }
