@@ -2,3 +2,4 @@
 //! The binaries themselves only parse arguments and call the library crates.
 
 pub mod bench;
+pub mod train;

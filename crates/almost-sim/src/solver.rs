@@ -88,6 +88,19 @@ pub struct SolverOverrides {
     pub max_seconds: Option<f64>,
 }
 
+impl From<&SolverSettings> for SolverOverrides {
+    /// Overrides that reproduce `settings` exactly.
+    fn from(s: &SolverSettings) -> Self {
+        Self {
+            method: Some(s.method),
+            rtol: Some(s.rtol),
+            atol: Some(s.atol),
+            max_steps: Some(s.max_steps),
+            max_seconds: Some(s.max_seconds),
+        }
+    }
+}
+
 impl SolverOverrides {
     /// Applies the overrides on top of `base`.
     pub fn apply(&self, base: &SolverSettings) -> SolverSettings {

@@ -1,1 +1,43 @@
-//! almost-surrogate
+//! # almost-surrogate: a small network that stands in for a device
+//!
+//! The second stage of the `almost` pipeline. A [`Surrogate`] f(x, A; B) is a burn module with
+//! fixed normalisation of its inputs and outputs around trainable weights B. It is fitted to
+//! a device dataset, tested honestly on a held-out split that never steers training,
+//! checked against the device's own gradients, frozen and saved with everything needed to
+//! trust it.
+//!
+//! ## Tasks
+//! - **Configure**: [`FitConfig`] (TOML: [`Architecture`] = MLP or the seed's one-layer
+//!   polynomial form, training schedule, report settings).
+//! - **Fit**: [`fit()`] on an [`almost_sim::Dataset`]: seeded split, Adam with a plateau
+//!   schedule and early stopping, then [`FitReport`] (RMSE, max error, R^2, error relative to
+//!   the output range, outer shell vs interior, gradient check).
+//! - **Save / load**: [`store::save`] and [`store::load`] (safetensors + `surrogate.json`
+//!   with the domain box, normalisation, device spec and hashes).
+//! - **Use**: [`Surrogate::forward`] for one device, [`Surrogate::forward_devices`] for many
+//!   devices with their own parameters at once (what a device network calls).
+
+pub mod activation;
+pub mod arch;
+pub mod config;
+pub mod data;
+pub mod dense;
+pub mod error;
+pub mod fit;
+pub mod gradcheck;
+pub mod metrics;
+pub mod normalize;
+pub mod plots;
+pub mod report;
+pub mod store;
+pub mod surrogate;
+pub mod tensor_io;
+
+pub use activation::Activation;
+pub use arch::Architecture;
+pub use config::{FitConfig, Precision, ReportConfig, TrainingConfig};
+pub use error::{Result, SurrogateError};
+pub use fit::{Fitted, fit, rebuild_device, write_artifacts};
+pub use report::FitReport;
+pub use store::{SavedSurrogate, SurrogateMeta, load, save};
+pub use surrogate::Surrogate;

@@ -1,0 +1,40 @@
+//! The steps behind `almost-train` subcommands, shared with the pipeline command.
+
+use std::path::Path;
+
+use anyhow::Result;
+
+use almost_sim::Dataset;
+use almost_surrogate::{FitConfig, FitReport, SurrogateMeta, fit, rebuild_device, save, write_artifacts};
+
+/// Fits, saves and reports a surrogate of the dataset in `data` into `out`.
+pub fn surrogate(data: &Path, out: &Path, config: Option<&Path>, check_gradients: bool) -> Result<FitReport> {
+    let dataset = Dataset::load(data)?;
+    let cfg = match config {
+        Some(p) => FitConfig::load(p)?,
+        None => FitConfig::default(),
+    };
+    let device = if check_gradients {
+        match rebuild_device(&dataset) {
+            Ok(d) => Some(d),
+            Err(e) => {
+                eprintln!("gradient check skipped: {e}");
+                None
+            }
+        }
+    } else {
+        None
+    };
+    eprintln!(
+        "fitting {} on {} rows of {} ({})",
+        cfg.architecture.describe(),
+        dataset.manifest.ok,
+        dataset.manifest.plan.device.kind,
+        data.display()
+    );
+    let fitted = fit(&dataset, &cfg, device.as_deref(), true)?;
+    std::fs::create_dir_all(out)?;
+    save(out, &fitted.surrogate, SurrogateMeta::for_fit(&fitted, &dataset, &cfg))?;
+    write_artifacts(&fitted, out, cfg.report.plots)?;
+    Ok(fitted.report)
+}

@@ -1,0 +1,35 @@
+//! Smooth activations (a surrogate's gradients feed training downstream, so smoothness matters).
+
+use burn::tensor::Tensor;
+use burn::tensor::activation;
+use serde::{Deserialize, Serialize};
+
+/// Elementwise nonlinearity.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Activation {
+    /// Hyperbolic tangent.
+    #[default]
+    Tanh,
+    /// x * sigmoid(x).
+    Silu,
+    /// Gaussian error linear unit.
+    Gelu,
+    /// Logistic sigmoid.
+    Sigmoid,
+    /// No nonlinearity.
+    Identity,
+}
+
+impl Activation {
+    /// Applies the activation.
+    pub fn apply<const D: usize>(self, x: Tensor<D>) -> Tensor<D> {
+        match self {
+            Self::Tanh => x.tanh(),
+            Self::Silu => activation::silu(x),
+            Self::Gelu => activation::gelu(x),
+            Self::Sigmoid => activation::sigmoid(x),
+            Self::Identity => x,
+        }
+    }
+}

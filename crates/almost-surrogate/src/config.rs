@@ -1,0 +1,177 @@
+//! The fit config (`fit.toml`): architecture, training schedule, report settings.
+//!
+//! ```toml
+//! [architecture]
+//! kind = "mlp"
+//! hidden = [64, 64]
+//! activation = "tanh"
+//!
+//! [training]
+//! seed = 1
+//! split = [0.8, 0.1, 0.1]     # train / validation / test fractions (test never steers)
+//! batch_size = 256
+//! max_epochs = 400
+//! learning_rate = 3e-3        # Adam; halved when validation stalls for lr_patience epochs
+//! early_stop_patience = 30
+//! precision = "f32"           # f32 | f64
+//!
+//! [report]
+//! gradient_points = 64        # held-out points where dy/dx, dy/dA are checked against the device
+//! plots = true
+//! ```
+//! Every key is optional; unknown keys are errors.
+
+use std::path::Path;
+
+use burn::tensor::DType;
+use serde::{Deserialize, Serialize};
+
+use crate::arch::Architecture;
+use crate::error::{Result, SurrogateError};
+
+/// Floating-point precision of the surrogate's weights and arithmetic.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Precision {
+    /// 32-bit floats (fast).
+    #[default]
+    F32,
+    /// 64-bit floats (for gradient checks).
+    F64,
+}
+
+impl Precision {
+    /// The burn dtype.
+    pub fn dtype(self) -> DType {
+        match self {
+            Self::F32 => DType::F32,
+            Self::F64 => DType::F64,
+        }
+    }
+}
+
+/// Hyperparameters of the training loop.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrainingConfig {
+    /// Seed of the split, the initial weights and the batch order.
+    pub seed: u64,
+    /// Train / validation / test fractions.
+    pub split: [f64; 3],
+    /// Rows per Adam step.
+    pub batch_size: usize,
+    /// Upper bound on epochs.
+    pub max_epochs: usize,
+    /// Initial Adam learning rate.
+    pub learning_rate: f64,
+    /// Factor applied to the learning rate when validation stalls.
+    pub lr_decay: f64,
+    /// Epochs without validation improvement before the learning rate decays.
+    pub lr_patience: usize,
+    /// Smallest learning rate; training stops when it would go below.
+    pub min_learning_rate: f64,
+    /// Epochs without validation improvement before training stops.
+    pub early_stop_patience: usize,
+    /// Stop as soon as the validation RMSE relative to the output range is below this (0 = off).
+    pub target_relative_rmse: f64,
+    /// Use at most this many training rows (0 = all), e.g. for sample-efficiency studies.
+    pub max_train_rows: usize,
+    /// Weight precision.
+    pub precision: Precision,
+}
+
+impl Default for TrainingConfig {
+    fn default() -> Self {
+        Self {
+            seed: 1,
+            split: [0.8, 0.1, 0.1],
+            batch_size: 256,
+            max_epochs: 400,
+            learning_rate: 3e-3,
+            lr_decay: 0.5,
+            lr_patience: 8,
+            min_learning_rate: 1e-5,
+            early_stop_patience: 30,
+            target_relative_rmse: 0.0,
+            max_train_rows: 0,
+            precision: Precision::F32,
+        }
+    }
+}
+
+/// What the report computes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReportConfig {
+    /// Held-out points at which gradients are compared with the device's finite differences.
+    pub gradient_points: usize,
+    /// Finite-difference step, relative to each coordinate's range.
+    pub fd_step: f64,
+    /// Write parity and error-histogram SVGs.
+    pub plots: bool,
+}
+
+impl Default for ReportConfig {
+    fn default() -> Self {
+        Self { gradient_points: 64, fd_step: 1e-3, plots: true }
+    }
+}
+
+/// A whole fit config.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FitConfig {
+    /// The model.
+    pub architecture: Architecture,
+    /// The training loop.
+    pub training: TrainingConfig,
+    /// The report.
+    pub report: ReportConfig,
+}
+
+impl FitConfig {
+    /// Reads a TOML fit config.
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| SurrogateError::Io { path: path.into(), source: e })?;
+        let cfg: Self =
+            toml::from_str(&text).map_err(|e| SurrogateError::Toml { path: path.into(), message: e.to_string() })?;
+        cfg.validate(&path.display().to_string())?;
+        Ok(cfg)
+    }
+
+    /// Checks every value once, at the boundary.
+    pub fn validate(&self, origin: &str) -> Result<()> {
+        let t = &self.training;
+        let bad = |m: String| Err(SurrogateError::config(origin, m));
+        if t.split.iter().any(|f| !(f.is_finite() && *f > 0.0)) || (t.split.iter().sum::<f64>() - 1.0).abs() > 1e-9 {
+            return bad(format!("training.split = {:?} must be three positive fractions summing to 1", t.split));
+        }
+        if t.batch_size == 0 || t.max_epochs == 0 {
+            return bad("training.batch_size and training.max_epochs must be at least 1".into());
+        }
+        if !(t.learning_rate > 0.0 && t.learning_rate.is_finite() && t.lr_decay > 0.0 && t.lr_decay < 1.0) {
+            return bad("training.learning_rate must be positive and training.lr_decay lie in (0, 1)".into());
+        }
+        if !(self.report.fd_step > 0.0 && self.report.fd_step < 0.1) {
+            return bad(format!("report.fd_step = {} must lie in (0, 0.1)", self.report.fd_step));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_and_bad_values_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("fit.toml");
+        std::fs::write(&p, "[training]\nbatchsize = 3\n").unwrap();
+        assert!(FitConfig::load(&p).unwrap_err().to_string().contains("batchsize"));
+        std::fs::write(&p, "[training]\nsplit = [0.5, 0.5, 0.5]\n").unwrap();
+        assert!(FitConfig::load(&p).unwrap_err().to_string().contains("training.split"));
+        std::fs::write(&p, "[architecture]\nkind = \"one-layer\"\ndegree = 2\n").unwrap();
+        assert!(FitConfig::load(&p).is_ok());
+    }
+}

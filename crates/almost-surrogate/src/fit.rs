@@ -1,0 +1,257 @@
+//! `fit`: Adam with a plateau schedule and early stopping, then an honest held-out report.
+
+use std::path::Path;
+use std::time::Instant;
+
+use almost_sim::{Dataset, DeviceModel};
+use burn::module::Module;
+use burn::optim::{AdamConfig, GradientsParams};
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
+
+use crate::config::FitConfig;
+use crate::data::{Split, Splits, split_table};
+use crate::error::Result;
+use crate::gradcheck::{GradientPoints, check_gradients};
+use crate::metrics::{column, outer_shell, output_metrics};
+use crate::normalize::{Normalization, column_range};
+use crate::report::{EpochRecord, FitReport};
+use crate::surrogate::Surrogate;
+use crate::tensor_io::{matrix, predict, to_vec};
+
+/// A fitted surrogate (frozen, on a plain device) and its report.
+pub struct Fitted {
+    /// The frozen surrogate.
+    pub surrogate: Surrogate,
+    /// Its normalisation constants (also inside the module).
+    pub normalization: Normalization,
+    /// The report.
+    pub report: FitReport,
+    /// Test-split inputs, targets and predictions (physical units), for plots.
+    pub test: (Split, Vec<f64>),
+}
+
+/// Normalised tensors of one split.
+struct Normed {
+    z: Tensor<2>,
+    t: Tensor<2>,
+    rows: usize,
+}
+
+fn normed(split: &Split, norm: &Normalization, splits: &Splits, cfg: &FitConfig, device: &Device) -> Normed {
+    let z: Vec<f64> = split
+        .inputs
+        .chunks_exact(splits.d_in)
+        .flat_map(|r| r.iter().zip(norm.in_shift.iter().zip(&norm.in_scale)).map(|(v, (s, k))| (v - s) * k))
+        .collect();
+    let t: Vec<f64> = split
+        .outputs
+        .chunks_exact(splits.d_out)
+        .flat_map(|r| r.iter().zip(norm.out_shift.iter().zip(&norm.out_scale)).map(|(v, (s, k))| (v - s) / k))
+        .collect();
+    let dtype = cfg.training.precision.dtype();
+    Normed {
+        z: matrix(&z, splits.d_in, dtype, device),
+        t: matrix(&t, splits.d_out, dtype, device),
+        rows: split.len(splits.d_in),
+    }
+}
+
+/// Fits a surrogate to `dataset`. `device_model`, when given, is the device the gradients are
+/// checked against; `progress` draws a progress bar on stderr.
+pub fn fit(
+    dataset: &Dataset,
+    config: &FitConfig,
+    device_model: Option<&dyn DeviceModel>,
+    progress: bool,
+) -> Result<Fitted> {
+    config.validate("fit config")?;
+    let spec = &dataset.manifest.plan.device;
+    let splits = split_table(&dataset.table, spec, &config.training, &dataset.dir)?;
+    config.architecture.validate(spec.n_inputs(), spec.n_params(), "fit config")?;
+    let norm = Normalization::fit(
+        &config.architecture,
+        &splits.train.inputs,
+        splits.d_in,
+        &splits.train.outputs,
+        splits.d_out,
+    );
+    let t = &config.training;
+    let dtype = t.precision.dtype();
+    let device = Device::flex().autodiff();
+    device.seed(t.seed);
+    let mut model = Surrogate::new(&config.architecture, &norm, spec.n_inputs(), dtype, &device);
+    let train = normed(&splits.train, &norm, &splits, config, &device);
+    let inner = device.clone().inner();
+    let val = normed(&splits.val, &norm, &splits, config, &inner);
+    let (out_lo, out_hi) = column_range(&splits.train.outputs, splits.d_out);
+    let out_range: Vec<f64> = out_lo.iter().zip(&out_hi).map(|(l, h)| h - l).collect();
+
+    let mut optim = AdamConfig::new().init();
+    let mut rng = ChaCha8Rng::seed_from_u64(t.seed ^ 0x5eed);
+    let mut order: Vec<i64> = (0..train.rows as i64).collect();
+    let (mut lr, mut best_val, mut best_epoch, mut since_best, mut since_decay) =
+        (t.learning_rate, f64::INFINITY, 0, 0, 0);
+    let mut best = model.clone();
+    let mut history = Vec::new();
+    let mut stop_reason = format!("reached max_epochs = {}", t.max_epochs);
+    let bar = epoch_bar(t.max_epochs as u64, progress);
+    let start = Instant::now();
+    for epoch in 1..=t.max_epochs {
+        order.shuffle(&mut rng);
+        let mut loss_sum: Option<Tensor<1>> = None;
+        for batch in order.chunks(t.batch_size) {
+            let index = Tensor::<1, Int>::from_data(TensorData::new(batch.to_vec(), [batch.len()]), &device);
+            let z = train.z.clone().select(0, index.clone());
+            let target = train.t.clone().select(0, index);
+            let loss = (model.body.forward(z) - target).square().mean();
+            // accumulate on the device; read back once per epoch
+            let detached = loss.clone().detach() * (batch.len() as f64);
+            loss_sum = Some(match loss_sum {
+                None => detached,
+                Some(s) => s + detached,
+            });
+            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            model = optim.step(lr, model, grads);
+        }
+        let train_loss = loss_sum.map(to_vec).and_then(|v| v.first().copied()).unwrap_or(f64::NAN) / train.rows as f64;
+        let valid = model.valid();
+        let val_mse = per_output_mse(&valid, &val);
+        let val_loss = val_mse.iter().sum::<f64>() / val_mse.len() as f64;
+        history.push(EpochRecord { epoch, train_loss, val_loss, learning_rate: lr });
+        bar.set_position(epoch as u64);
+        bar.set_message(format!("train {train_loss:.3e}  val {val_loss:.3e}  lr {lr:.1e}"));
+        if !val_loss.is_finite() {
+            stop_reason = format!("validation loss became {val_loss} at epoch {epoch}");
+            break;
+        }
+        if val_loss < best_val {
+            (best_val, best_epoch, since_best, since_decay) = (val_loss, epoch, 0, 0);
+            best = model.clone();
+        } else {
+            since_best += 1;
+            since_decay += 1;
+        }
+        let rel =
+            val_mse.iter().zip(&norm.out_scale).zip(&out_range).map(|((m, k), r)| m.sqrt() * k / r).fold(0.0, f64::max);
+        if t.target_relative_rmse > 0.0 && rel <= t.target_relative_rmse {
+            stop_reason = format!("validation RMSE reached {:.3}% of the output range", 100.0 * rel);
+            break;
+        }
+        if since_best >= t.early_stop_patience {
+            stop_reason = format!("no validation improvement for {} epochs", t.early_stop_patience);
+            break;
+        }
+        if since_decay >= t.lr_patience {
+            lr *= t.lr_decay;
+            since_decay = 0;
+            if lr < t.min_learning_rate {
+                stop_reason = format!("learning rate fell below {:e}", t.min_learning_rate);
+                break;
+            }
+        }
+    }
+    bar.finish_and_clear();
+    let train_seconds = start.elapsed().as_secs_f64();
+
+    let frozen = best.valid().no_grad();
+    let predicted = predict(&frozen, &splits.test.inputs, splits.d_in, dtype, &inner);
+    let (lo, hi): (Vec<f64>, Vec<f64>) =
+        dataset.manifest.plan.domain.x.iter().chain(&dataset.manifest.plan.domain.a).map(|[l, h]| (*l, *h)).unzip();
+    let outer = outer_shell(&splits.test.inputs, &lo, &hi);
+    let outputs = spec
+        .outputs
+        .iter()
+        .enumerate()
+        .map(|(k, q)| {
+            let (p, t) = (column(&predicted, splits.d_out, k), column(&splits.test.outputs, splits.d_out, k));
+            output_metrics(q, &p, &t, &outer, out_range[k])
+        })
+        .collect();
+    let gradients = device_model.filter(|_| config.report.gradient_points > 0).map(|dm| {
+        let at =
+            GradientPoints { inputs: &splits.test.inputs, n_x: spec.n_inputs(), count: config.report.gradient_points };
+        check_gradients(&best, dm, &at, config.report.fd_step, dtype, &device)
+    });
+    let report = FitReport {
+        dataset: dataset.dir.display().to_string(),
+        dataset_hash: dataset.hash().to_string(),
+        device: spec.kind.clone(),
+        device_hash: dataset.manifest.plan.device_hash.clone(),
+        architecture: config.architecture.describe(),
+        weights: frozen.body.num_params(),
+        rows: [train.rows, val.rows, splits.test.len(splits.d_in)],
+        epochs: history.len(),
+        best_epoch,
+        stop_reason,
+        train_seconds,
+        outputs,
+        gradients,
+        history,
+    };
+    Ok(Fitted { surrogate: frozen, normalization: norm, report, test: (splits.test, predicted) })
+}
+
+/// Validation MSE per output, in normalised units.
+fn per_output_mse(model: &Surrogate, val: &Normed) -> Vec<f64> {
+    let d_out = val.t.dims()[1];
+    let diff = to_vec((model.body.forward(val.z.clone()) - val.t.clone()).square().mean_dim(0));
+    (0..d_out).map(|k| diff[k]).collect()
+}
+
+fn epoch_bar(epochs: u64, show: bool) -> ProgressBar {
+    if !show {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(epochs), ProgressDrawTarget::stderr());
+    if let Ok(style) = ProgressStyle::with_template("fitting {bar:30} epoch {pos}/{len}  {msg}  [{elapsed}]") {
+        bar.set_style(style);
+    }
+    bar
+}
+
+/// Rebuilds the device a dataset was made with (for gradient checks and refinement), checking
+/// that its spec hash still matches the dataset's.
+pub fn rebuild_device(dataset: &Dataset) -> Result<std::sync::Arc<dyn DeviceModel>> {
+    let plan = &dataset.manifest.plan;
+    let overrides = plan.solver.as_ref().map(almost_sim::solver::SolverOverrides::from).unwrap_or_default();
+    let device = plan.device_config.build(&overrides)?;
+    if device.spec().hash() != plan.device_hash {
+        return Err(crate::error::SurrogateError::Data {
+            dataset: dataset.dir.clone(),
+            message: "the device built from the dataset's config no longer matches its recorded spec hash (device code or files changed)".into(),
+        });
+    }
+    Ok(device)
+}
+
+/// Writes the report, plots and loss curve of a fit into `dir`.
+pub fn write_artifacts(fitted: &Fitted, dir: &Path, plots: bool) -> Result<()> {
+    almost_sim::fsutil::write_json_atomic(&dir.join("report.json"), &fitted.report)?;
+    if plots {
+        let d_out = fitted.report.outputs.len();
+        let (test, predicted) = &fitted.test;
+        for (k, m) in fitted.report.outputs.iter().enumerate() {
+            let (sim, pred) = (column(&test.outputs, d_out, k), column(predicted, d_out, k));
+            let err: Vec<f64> = pred.iter().zip(&sim).map(|(p, s)| p - s).collect();
+            let suffix = if d_out > 1 { format!("-{}", m.name) } else { String::new() };
+            crate::plots::parity(
+                &dir.join(format!("parity{suffix}.svg")),
+                &format!("{} [{}], test split", m.name, m.unit),
+                &sim,
+                &pred,
+            )?;
+            crate::plots::error_histogram(
+                &dir.join(format!("errors{suffix}.svg")),
+                &format!("error of {} [{}]", m.name, m.unit),
+                &err,
+                40,
+            )?;
+        }
+        crate::plots::loss_curve(&dir.join("loss.svg"), "surrogate fit", &fitted.report.history)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,116 @@
+//! The fit report: what a user reads before trusting a surrogate (`report.json` + a table).
+
+use std::fmt::Write;
+
+use serde::{Deserialize, Serialize};
+
+use crate::gradcheck::GradientCheck;
+use crate::metrics::OutputMetrics;
+
+/// One epoch of training.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EpochRecord {
+    /// Epoch number (1-based).
+    pub epoch: usize,
+    /// Mean training loss (normalised MSE).
+    pub train_loss: f64,
+    /// Validation loss (normalised MSE).
+    pub val_loss: f64,
+    /// Learning rate used.
+    pub learning_rate: f64,
+}
+
+/// Everything measured while fitting and testing a surrogate.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FitReport {
+    /// Dataset folder.
+    pub dataset: String,
+    /// Hash of the dataset's data file.
+    pub dataset_hash: String,
+    /// Device kind.
+    pub device: String,
+    /// Hash of the device spec.
+    pub device_hash: String,
+    /// Architecture, in words.
+    pub architecture: String,
+    /// Number of trainable weights B.
+    pub weights: usize,
+    /// Rows in the train / validation / test splits.
+    pub rows: [usize; 3],
+    /// Epochs run.
+    pub epochs: usize,
+    /// Epoch whose weights were kept (best validation loss).
+    pub best_epoch: usize,
+    /// Why training stopped.
+    pub stop_reason: String,
+    /// Wall-clock seconds of the training loop.
+    pub train_seconds: f64,
+    /// Held-out (test split) errors per output.
+    pub outputs: Vec<OutputMetrics>,
+    /// Gradient comparison with the device, if a device was available.
+    pub gradients: Option<GradientCheck>,
+    /// Loss curve.
+    pub history: Vec<EpochRecord>,
+}
+
+impl FitReport {
+    /// The table printed after a fit.
+    pub fn table(&self) -> String {
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "surrogate of {} ({}, {} weights), rows train/val/test {}/{}/{}",
+            self.device, self.architecture, self.weights, self.rows[0], self.rows[1], self.rows[2]
+        );
+        let _ = writeln!(
+            s,
+            "{} epochs in {:.1} s, kept epoch {} ({})",
+            self.epochs, self.train_seconds, self.best_epoch, self.stop_reason
+        );
+        let _ = writeln!(
+            s,
+            "\nheld-out test split\n{:<10} {:>5} {:>11} {:>11} {:>9} {:>11} {:>18} {:>18}",
+            "output", "unit", "RMSE", "max|err|", "R^2", "RMSE/range", "outer RMSE (rows)", "inner RMSE (rows)"
+        );
+        for m in &self.outputs {
+            let _ = writeln!(
+                s,
+                "{:<10} {:>5} {:>11.3e} {:>11.3e} {:>9.6} {:>10.3}% {:>11.3e} ({:>4}) {:>11.3e} ({:>4})",
+                m.name,
+                m.unit,
+                m.rmse,
+                m.max_abs_error,
+                m.r2,
+                100.0 * m.relative_rmse,
+                m.rmse_outer,
+                m.rows_outer,
+                m.rmse_interior,
+                m.rows_interior
+            );
+        }
+        match &self.gradients {
+            Some(g) => {
+                let _ = writeln!(
+                    s,
+                    "\ngradients vs device finite differences ({} held-out points, step {:e} of range{})",
+                    g.points,
+                    g.fd_step,
+                    if g.failed_points > 0 { format!(", {} failed", g.failed_points) } else { String::new() }
+                );
+                let _ = writeln!(
+                    s,
+                    "  dy/dx relative error: median {:.4}, p90 {:.4}\n  dy/dA relative error: median {:.4}, p90 {:.4}\n  cosine(surrogate, device): median {:.5}",
+                    g.median_rel_error_dx,
+                    g.p90_rel_error_dx,
+                    g.median_rel_error_da,
+                    g.p90_rel_error_da,
+                    g.median_cosine
+                );
+            }
+            None => {
+                let _ = writeln!(s, "\ngradients: not checked (no device model available)");
+            }
+        }
+        s
+    }
+}

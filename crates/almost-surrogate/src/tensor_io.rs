@@ -1,0 +1,26 @@
+//! Moving row-major f64 data in and out of burn tensors.
+
+use burn::tensor::{DType, Device, Tensor, TensorCreationOptions, TensorData};
+
+use crate::surrogate::Surrogate;
+
+/// A `[rows, cols]` tensor of `dtype` on `device` from row-major f64 values.
+pub fn matrix(data: &[f64], cols: usize, dtype: DType, device: &Device) -> Tensor<2> {
+    let rows = data.len() / cols.max(1);
+    let options = TensorCreationOptions::new(device.clone()).with_dtype(dtype);
+    Tensor::from_data(TensorData::new(data.to_vec(), [rows, cols]), options)
+}
+
+/// Host f64 values of any float tensor, row-major.
+pub fn to_vec<const D: usize>(t: Tensor<D>) -> Vec<f64> {
+    t.into_data().convert::<f64>().try_to_vec::<f64>().unwrap_or_default()
+}
+
+/// Surrogate predictions (physical units) for row-major inputs `[x, A]`, in batches.
+pub fn predict(surrogate: &Surrogate, inputs: &[f64], d_in: usize, dtype: DType, device: &Device) -> Vec<f64> {
+    let mut out = Vec::with_capacity(inputs.len() / d_in.max(1) * surrogate.n_y());
+    for chunk in inputs.chunks(8192 * d_in) {
+        out.extend(to_vec(surrogate.forward(matrix(chunk, d_in, dtype, device))));
+    }
+    out
+}
