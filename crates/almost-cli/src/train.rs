@@ -38,3 +38,20 @@ pub fn surrogate(data: &Path, out: &Path, config: Option<&Path>, check_gradients
     write_artifacts(&fitted, out, cfg.report.plots)?;
     Ok(fitted.report)
 }
+
+/// Evaluates a trained run on its test set: surrogates only, or surrogates and physics
+/// (then `physics.json` is written into the run folder). Returns the printed text.
+pub fn evaluate(run: &Path, physics: bool, samples: usize) -> Result<String> {
+    let device = burn::tensor::Device::flex();
+    let (cfg, network, metas) = almost_net::load_run(run, burn::tensor::DType::F32, &device)?;
+    let (_, test) = almost_net::images::load(&cfg.data)?;
+    if !physics {
+        let acc = almost_net::train::accuracy(&network, &test, samples, burn::tensor::DType::F32, &device);
+        let n = if samples == 0 { test.len() } else { samples.min(test.len()) };
+        return Ok(format!("{n} test images: accuracy on surrogates {:.2}%\n", 100.0 * acc));
+    }
+    let hardware = almost_net::NominalHardware::from_metas(&metas)?;
+    let report = almost_net::evaluate(&network, &metas, &hardware, &test, samples, true);
+    almost_sim::fsutil::write_json_atomic(&run.join("physics.json"), &report)?;
+    Ok(report.table())
+}

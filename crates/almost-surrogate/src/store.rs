@@ -52,6 +52,9 @@ pub struct SurrogateMeta {
     pub domain: DomainBox,
     /// Fixed normalisation (also stored in the weights).
     pub normalization: Normalization,
+    /// `[min, max]` of each output over the dataset's successful rows: the range a network
+    /// maps into the next device's input box.
+    pub y_range: Vec<[f64; 2]>,
     /// The device.
     pub device: DeviceSpec,
     /// Hash of the device spec.
@@ -92,6 +95,16 @@ impl SurrogateMeta {
             n_y: plan.device.n_outputs(),
             domain: plan.domain.clone(),
             normalization: fitted.normalization.clone(),
+            y_range: {
+                let t = &dataset.table;
+                let ok = t.ok_rows();
+                (0..t.ny)
+                    .map(|k| {
+                        let col = ok.iter().map(|&r| t.y_row(r)[k]);
+                        [col.clone().fold(f64::INFINITY, f64::min), col.fold(f64::NEG_INFINITY, f64::max)]
+                    })
+                    .collect()
+            },
             device: plan.device.clone(),
             device_hash: plan.device_hash.clone(),
             device_config: plan.device_config.clone(),
@@ -165,8 +178,14 @@ pub fn load(dir: &Path, device: &Device) -> Result<SavedSurrogate> {
         ));
     }
     let d_in = meta.n_x + meta.n_a;
-    if meta.normalization.in_shift.len() != d_in || meta.normalization.out_shift.len() != meta.n_y {
-        return Err(SurrogateError::bad_model(&meta_path, "normalisation widths disagree with n_x + n_a and n_y"));
+    if meta.normalization.in_shift.len() != d_in
+        || meta.normalization.out_shift.len() != meta.n_y
+        || meta.y_range.len() != meta.n_y
+    {
+        return Err(SurrogateError::bad_model(
+            &meta_path,
+            "normalisation or output-range widths disagree with n_x + n_a and n_y",
+        ));
     }
     let mut surrogate =
         Surrogate::new(&meta.architecture, &meta.normalization, meta.n_x, meta.precision.dtype(), device);

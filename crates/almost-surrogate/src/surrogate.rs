@@ -139,6 +139,21 @@ impl Surrogate {
         self.denormalize(out).reshape([batch, m, n_y])
     }
 
+    /// The same surrogate with every tensor cast to `dtype` (e.g. f64 for gradient checks).
+    pub fn cast(self, dtype: DType) -> Self {
+        struct Cast(DType);
+        impl burn::module::ModuleMapper for Cast {
+            fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+                let dtype = self.0;
+                param.map(|t| {
+                    let requires = t.is_require_grad();
+                    t.cast(dtype).detach().set_require_grad(requires)
+                })
+            }
+        }
+        self.map(&mut Cast(dtype))
+    }
+
     /// Every parameter tensor as host f64 values, in module order (for bit-identity checks).
     pub fn weights_snapshot(&self) -> Vec<Vec<f64>> {
         let mut out = vec![

@@ -3,6 +3,11 @@
 
 use std::path::PathBuf;
 
+/// mimalloc keeps freed pages for reuse: the large, short-lived tensors of training would
+/// otherwise be mapped and unmapped (page faults) on every step.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 
@@ -33,6 +38,36 @@ enum Command {
         #[arg(long)]
         no_gradient_check: bool,
     },
+    /// Train a network of devices on images: only the device parameters A are learned, through
+    /// the frozen surrogates. Resumes from the run folder's checkpoint if there is one.
+    Network {
+        /// Network config (TOML: [data], [[layers]], [readout], [training]).
+        #[arg(long)]
+        config: PathBuf,
+        /// Run folder (weights, metrics.csv, curves.svg, checkpoints).
+        #[arg(long)]
+        out: PathBuf,
+        /// Override training.epochs.
+        #[arg(long)]
+        epochs: Option<usize>,
+        /// Stop after this many epochs of this invocation (run again to continue).
+        #[arg(long)]
+        stop_after: Option<usize>,
+    },
+    /// Evaluate a trained network: test accuracy on the surrogates, and with --physics on the
+    /// real devices (every surrogate call replaced by the device's ODE solve), with the
+    /// per-layer gap between the two.
+    Evaluate {
+        /// Run folder made by `almost-train network`.
+        #[arg(long)]
+        run: PathBuf,
+        /// Run the network on the devices' physics (ODE solves, parallel).
+        #[arg(long)]
+        physics: bool,
+        /// Evaluate only the first N test images (default: all).
+        #[arg(long, default_value_t = 0)]
+        samples: usize,
+    },
 }
 
 fn main() -> Result<()> {
@@ -42,6 +77,31 @@ fn main() -> Result<()> {
                 .with_context(|| format!("fitting a surrogate to {}", data.display()))?;
             print!("{}", report.table());
             eprintln!("saved to {}", out.display());
+        }
+        Command::Network { config, out, epochs, stop_after } => {
+            let mut cfg = almost_net::NetConfig::load(&config)?;
+            if let Some(e) = epochs {
+                cfg.training.epochs = e;
+            }
+            let options = almost_net::TrainOptions { progress: true, stop_after };
+            let trained =
+                almost_net::train(&cfg, &out, &options).with_context(|| format!("training {}", config.display()))?;
+            if let Some(e) = trained.resumed_from {
+                eprintln!("resumed after epoch {e}");
+            }
+            if let Some(h) = trained.history.last() {
+                println!(
+                    "{}: epoch {}, test accuracy on surrogates {:.2}%",
+                    cfg.name,
+                    h.epoch,
+                    100.0 * h.test_accuracy
+                );
+            }
+        }
+        Command::Evaluate { run, physics, samples } => {
+            let text = almost_cli::train::evaluate(&run, physics, samples)
+                .with_context(|| format!("evaluating {}", run.display()))?;
+            print!("{text}");
         }
     }
     Ok(())

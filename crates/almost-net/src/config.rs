@@ -1,0 +1,177 @@
+//! The network config (`almost-train network --config net.toml`).
+//!
+//! ```toml
+//! name = "digits"
+//! [data]
+//! dir = "datasets/mnist-10k"    # IDX folder (datasets/fetch installs it)
+//! train = 8000
+//! test = 2000
+//! seed = 1
+//!
+//! [[layers]]                     # input: pixels / 255 in [0, 1]
+//! surrogate = "models/diode-node"
+//! wiring = { kind = "patches", kernel = 4, stride = 2, channels = 4 }
+//!
+//! [[layers]]
+//! surrogate = "models/diode-node"
+//! wiring = { kind = "random", devices = 100, fan_in = 16, seed = 7 }
+//!
+//! [readout]                      # logits[c] = scale * sum of per_class device outputs
+//! classes = 10
+//! per_class = 10
+//! scale = 4.0
+//!
+//! [training]
+//! epochs = 20
+//! batch_size = 64
+//! learning_rate = 0.01
+//! seed = 1
+//! ```
+//! Relative paths are taken from the current folder. Unknown keys are errors.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{NetError, Result};
+use crate::images::DataConfig;
+use crate::wiring::WiringConfig;
+
+/// One `[[layers]]` table.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LayerConfig {
+    /// Folder of the frozen surrogate of this layer's device.
+    pub surrogate: PathBuf,
+    /// How the devices are fed.
+    pub wiring: WiringConfig,
+    /// Which device output feeds on (default 0).
+    #[serde(default)]
+    pub output: usize,
+    /// Initial A drawn uniformly from this fraction of the bounds around their middle.
+    #[serde(default = "half")]
+    pub init_fraction: f64,
+}
+
+fn half() -> f64 {
+    0.5
+}
+
+/// The `[readout]` table: a fixed summing readout, K device outputs per class.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReadoutConfig {
+    /// Number of classes.
+    pub classes: usize,
+    /// Device outputs summed per class (like currents joined on a wire).
+    pub per_class: usize,
+    /// Fixed gain from the summed outputs to logits.
+    #[serde(default = "four")]
+    pub scale: f64,
+}
+
+fn four() -> f64 {
+    4.0
+}
+
+/// Training mode.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mode {
+    /// Forward and backward through the surrogates (in-silico training).
+    #[default]
+    Surrogate,
+}
+
+/// The `[training]` table.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NetTrainingConfig {
+    /// Training mode.
+    pub mode: Mode,
+    /// Passes over the training set.
+    pub epochs: usize,
+    /// Images per Adam step.
+    pub batch_size: usize,
+    /// Peak Adam learning rate (cosine-decayed to 1 % over the run).
+    pub learning_rate: f64,
+    /// Seed of the initial A and the batch order.
+    pub seed: u64,
+    /// Random shifts of up to this many pixels as augmentation (0 = off).
+    pub max_shift: usize,
+    /// Test images evaluated per epoch on the surrogates (0 = all).
+    pub eval_images: usize,
+    /// Threads that share each batch (data parallel; the result does not depend on it
+    /// beyond floating-point summation order).
+    pub threads: usize,
+}
+
+impl Default for NetTrainingConfig {
+    fn default() -> Self {
+        Self {
+            mode: Mode::Surrogate,
+            epochs: 20,
+            batch_size: 64,
+            learning_rate: 0.01,
+            seed: 1,
+            max_shift: 0,
+            eval_images: 0,
+            threads: 2,
+        }
+    }
+}
+
+/// A whole network config.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetConfig {
+    /// Run name.
+    pub name: String,
+    /// The images.
+    pub data: DataConfig,
+    /// The device layers, input first.
+    pub layers: Vec<LayerConfig>,
+    /// The readout.
+    pub readout: ReadoutConfig,
+    /// Training settings.
+    #[serde(default)]
+    pub training: NetTrainingConfig,
+}
+
+impl NetConfig {
+    /// Reads a TOML network config.
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| NetError::io(path, e))?;
+        let cfg: Self =
+            toml::from_str(&text).map_err(|e| NetError::Toml { path: path.into(), message: e.to_string() })?;
+        cfg.validate(&path.display().to_string())?;
+        Ok(cfg)
+    }
+
+    /// Checks values that need no files.
+    pub fn validate(&self, origin: &str) -> Result<()> {
+        let bad = |m: &str| Err(NetError::config(origin, m));
+        if self.layers.is_empty() {
+            return bad("a network needs at least one [[layers]] table");
+        }
+        let t = &self.training;
+        if t.epochs == 0 || t.batch_size == 0 {
+            return bad("training.epochs and training.batch_size must be at least 1");
+        }
+        if !(t.learning_rate.is_finite() && t.learning_rate > 0.0) {
+            return bad("training.learning_rate must be positive");
+        }
+        if self.readout.classes < 2 || self.readout.per_class == 0 {
+            return bad("readout needs at least 2 classes and 1 device per class");
+        }
+        if self.layers.iter().any(|l| !(l.init_fraction > 0.0 && l.init_fraction <= 1.0)) {
+            return bad("layers.init_fraction must lie in (0, 1]");
+        }
+        Ok(())
+    }
+
+    /// Hex SHA-256 of the config (identifies a run for resuming).
+    pub fn hash(&self) -> String {
+        almost_sim::spec::hex_sha256(&serde_json::to_vec(self).unwrap_or_default())
+    }
+}

@@ -1,0 +1,158 @@
+//! [`DeviceNetwork`]: device layers in a chain, a fixed summing readout, built and checked
+//! from a [`NetConfig`] before any data is seen.
+
+use burn::module::Module;
+use burn::tensor::{DType, Device, Tensor};
+
+use almost_surrogate::{SurrogateMeta, load};
+
+use crate::config::{NetConfig, ReadoutConfig};
+use crate::error::{NetError, Result};
+use crate::layer::{DeviceLayer, LayerPlan};
+use crate::wiring::MapShape;
+
+/// The fixed readout: logits[c] = scale * (sum of the outputs of devices c*K .. (c+1)*K).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Readout {
+    /// Classes.
+    pub classes: usize,
+    /// Devices per class.
+    pub per_class: usize,
+    /// Gain to logits.
+    pub scale: f64,
+}
+
+/// A network of devices in which only the parameters A are trained.
+#[derive(Module, Debug)]
+pub struct DeviceNetwork {
+    /// The device layers, input first.
+    pub layers: Vec<DeviceLayer>,
+    /// The readout.
+    #[module(skip)]
+    pub readout: Readout,
+}
+
+impl DeviceNetwork {
+    /// Class scores.
+    ///
+    /// # Shapes
+    /// - input: `[batch, pixels]` with values in [0, 1]
+    /// - output: `[batch, classes]`
+    pub fn forward(&self, input: Tensor<2>) -> Tensor<2> {
+        let last = self.activations(input).pop().unwrap_or_else(|| Tensor::zeros([0, 0], &Device::flex()));
+        self.read_out(last)
+    }
+
+    /// The outputs of every layer, input first.
+    ///
+    /// # Shapes
+    /// - input: `[batch, pixels]`
+    /// - output `l`: `[batch, devices of layer l]`
+    pub fn activations(&self, input: Tensor<2>) -> Vec<Tensor<2>> {
+        let mut out: Vec<Tensor<2>> = Vec::with_capacity(self.layers.len());
+        let mut u = input;
+        for layer in &self.layers {
+            u = layer.forward(u);
+            out.push(u.clone());
+        }
+        out
+    }
+
+    /// Logits from the last layer's outputs.
+    ///
+    /// # Shapes
+    /// - last: `[batch, classes * per_class]`
+    /// - output: `[batch, classes]`
+    pub fn read_out(&self, last: Tensor<2>) -> Tensor<2> {
+        let [batch, _] = last.dims();
+        let r = &self.readout;
+        last.reshape([batch, r.classes, r.per_class]).sum_dim(2).reshape([batch, r.classes]) * r.scale
+    }
+
+    /// Clips every layer's A into its bounds.
+    pub fn project(mut self) -> Self {
+        self.layers = self.layers.into_iter().map(DeviceLayer::project).collect();
+        self
+    }
+
+    /// Every A of every layer, host f64, row-major `[devices, n_a]` per layer.
+    pub fn a_values(&self) -> Vec<Vec<f64>> {
+        self.layers.iter().map(|l| almost_surrogate::tensor_io::to_vec(l.a.val())).collect()
+    }
+}
+
+/// Builds the network of `cfg` over inputs of shape `input` on `device` in `dtype`, loading
+/// each layer's surrogate and checking every dimension. Seed the device for reproducible A.
+pub fn build(
+    cfg: &NetConfig,
+    input: MapShape,
+    dtype: DType,
+    device: &Device,
+) -> Result<(DeviceNetwork, Vec<SurrogateMeta>)> {
+    let mut layers = Vec::new();
+    let mut metas: Vec<SurrogateMeta> = Vec::new();
+    let mut upstream = input;
+    let mut upstream_range = [0.0, 1.0];
+    for (l, lc) in cfg.layers.iter().enumerate() {
+        let saved = load(&lc.surrogate, device)?;
+        let meta = saved.meta;
+        let wiring = lc.wiring.resolve(upstream, l)?;
+        if wiring.fan_in != meta.n_x {
+            return Err(NetError::dimension(
+                l,
+                format!(
+                    "the wiring delivers {} inputs per device, but the device of {} has fan-in {}",
+                    wiring.fan_in,
+                    lc.surrogate.display(),
+                    meta.n_x
+                ),
+            ));
+        }
+        if lc.output >= meta.n_y {
+            return Err(NetError::dimension(
+                l,
+                format!("output {} requested, the device has {} outputs", lc.output, meta.n_y),
+            ));
+        }
+        let x_lo = meta.domain.x.iter().map(|r| r[0]).fold(f64::NEG_INFINITY, f64::max);
+        let x_hi = meta.domain.x.iter().map(|r| r[1]).fold(f64::INFINITY, f64::min);
+        // device outputs may stray a little past the range seen in the dataset: keep 2 % inside
+        let margin = if l == 0 { 0.0 } else { 0.02 * (x_hi - x_lo) };
+        let (t_lo, t_hi) = (x_lo + margin, x_hi - margin);
+        let gain = (t_hi - t_lo) / (upstream_range[1] - upstream_range[0]);
+        let plan = LayerPlan {
+            indices: wiring.indices.clone(),
+            fan_in: wiring.fan_in,
+            output: lc.output,
+            gain,
+            offset: t_lo - gain * upstream_range[0],
+            a_lo: meta.domain.a.iter().map(|r| r[0]).collect(),
+            a_hi: meta.domain.a.iter().map(|r| r[1]).collect(),
+            init_fraction: lc.init_fraction,
+        };
+        let surrogate =
+            if saved.surrogate.in_shift.val().dtype() == dtype { saved.surrogate } else { saved.surrogate.cast(dtype) };
+        layers.push(DeviceLayer::new(&plan, surrogate, dtype, device));
+        upstream = wiring.output;
+        upstream_range = meta.y_range[lc.output];
+        metas.push(meta);
+    }
+    check_readout(&cfg.readout, upstream.len())?;
+    let readout = Readout { classes: cfg.readout.classes, per_class: cfg.readout.per_class, scale: cfg.readout.scale };
+    Ok((DeviceNetwork { layers, readout }, metas))
+}
+
+fn check_readout(r: &ReadoutConfig, last: usize) -> Result<()> {
+    if r.classes * r.per_class != last {
+        return Err(NetError::dimension(
+            "readout",
+            format!(
+                "{} classes x {} devices per class need {} devices in the last layer, it has {last}",
+                r.classes,
+                r.per_class,
+                r.classes * r.per_class
+            ),
+        ));
+    }
+    Ok(())
+}

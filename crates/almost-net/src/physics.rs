@@ -1,0 +1,215 @@
+//! Evaluation on physics: the trained network with every surrogate call replaced by the
+//! device's own solve, and the gap to the surrogate network, layer by layer.
+
+use std::time::Instant;
+
+use burn::tensor::{DType, Device, Tensor, TensorCreationOptions, TensorData};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use almost_surrogate::SurrogateMeta;
+use almost_surrogate::tensor_io::to_vec;
+
+use crate::batch;
+use crate::hardware::Hardware;
+use crate::images::ImageSet;
+use crate::network::DeviceNetwork;
+
+/// How one layer behaved on physics.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LayerGap {
+    /// Devices in the layer.
+    pub devices: usize,
+    /// Device solves.
+    pub solves: usize,
+    /// Solves that failed (their output counted as 0).
+    pub failed: usize,
+    /// RMS of surrogate minus device at the same (physical) inputs: the surrogate's own error.
+    pub rms_local_error: f64,
+    /// Largest |surrogate - device| at the same inputs.
+    pub max_local_error: f64,
+    /// RMS of (surrogate network activation - physical network activation): errors compounded.
+    pub rms_activation_gap: f64,
+    /// Device calls with some input x outside the surrogate's box.
+    pub x_outside_box: usize,
+    /// Device calls with some parameter A outside the surrogate's box.
+    pub a_outside_box: usize,
+}
+
+/// The physics evaluation of a network.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PhysicsReport {
+    /// Test images evaluated.
+    pub images: usize,
+    /// Accuracy of the surrogate network on them.
+    pub accuracy_surrogate: f64,
+    /// Accuracy of the physical network on them.
+    pub accuracy_physics: f64,
+    /// Fraction of images where both predict the same class.
+    pub agreement: f64,
+    /// Per-layer gaps.
+    pub layers: Vec<LayerGap>,
+    /// Total device solves.
+    pub solves: usize,
+    /// Wall-clock seconds of the solves.
+    pub seconds: f64,
+    /// Device solves per second.
+    pub solves_per_second: f64,
+}
+
+impl PhysicsReport {
+    /// The table printed after an evaluation.
+    pub fn table(&self) -> String {
+        let mut s = format!(
+            "{} test images: accuracy on surrogates {:.2}%, on physics {:.2}% (gap {:+.2} points), same prediction {:.2}%\n",
+            self.images,
+            100.0 * self.accuracy_surrogate,
+            100.0 * self.accuracy_physics,
+            100.0 * (self.accuracy_physics - self.accuracy_surrogate),
+            100.0 * self.agreement
+        );
+        s.push_str(&format!(
+            "{} device solves in {:.1} s ({:.0} solves/s)\n\n{:<6} {:>8} {:>10} {:>7} {:>12} {:>12} {:>14} {:>10} {:>10}\n",
+            self.solves, self.seconds, self.solves_per_second, "layer", "devices", "solves", "failed", "local RMS", "local max", "activation gap", "x outside", "A outside"
+        ));
+        for (l, g) in self.layers.iter().enumerate() {
+            s.push_str(&format!(
+                "{l:<6} {:>8} {:>10} {:>7} {:>12.3e} {:>12.3e} {:>14.3e} {:>10} {:>10}\n",
+                g.devices,
+                g.solves,
+                g.failed,
+                g.rms_local_error,
+                g.max_local_error,
+                g.rms_activation_gap,
+                g.x_outside_box,
+                g.a_outside_box
+            ));
+        }
+        s
+    }
+}
+
+/// Runs `network` on `hardware` for the first `samples` images of `test` (0 = all), next to
+/// its surrogate version, in chunks of `chunk` images.
+pub fn evaluate(
+    network: &DeviceNetwork,
+    metas: &[SurrogateMeta],
+    hardware: &dyn Hardware,
+    test: &ImageSet,
+    samples: usize,
+    progress: bool,
+) -> PhysicsReport {
+    let device = Device::flex();
+    let dtype = network.layers.first().map_or(DType::F32, |l| l.a.val().dtype());
+    let n = if samples == 0 { test.len() } else { samples.min(test.len()) };
+    let a_host = network.a_values();
+    let total: usize = network.layers.iter().map(|l| l.devices()).sum::<usize>() * n;
+    let bar = solve_bar(total as u64, progress);
+    let mut gaps: Vec<LayerGap> =
+        network.layers.iter().map(|l| LayerGap { devices: l.devices(), ..Default::default() }).collect();
+    let mut sq_local = vec![0.0; gaps.len()];
+    let mut sq_gap = vec![0.0; gaps.len()];
+    let (mut right_sur, mut right_phys, mut agree) = (0usize, 0usize, 0usize);
+    let start = Instant::now();
+    let idx: Vec<usize> = (0..n).collect();
+    for chunk in idx.chunks(25) {
+        let b = chunk.len();
+        let input = batch::images(test, chunk, None, dtype, &device);
+        let sur_acts: Vec<Vec<f64>> = network.activations(input.clone()).into_iter().map(to_vec).collect();
+        let mut u: Vec<f64> = to_vec(input);
+        for (l, layer) in network.layers.iter().enumerate() {
+            let (m, fan_in) = (layer.devices(), layer.fan_in);
+            let width = u.len() / b;
+            let n_a = a_host[l].len() / m;
+            let x: Vec<f64> = (0..b * m)
+                .flat_map(|bj| {
+                    let (bi, j) = (bj / m, bj % m);
+                    let u = &u;
+                    layer.indices[j * fan_in..(j + 1) * fan_in]
+                        .iter()
+                        .map(move |&k| u[bi * width + k as usize] * layer.gain + layer.offset)
+                })
+                .collect();
+            let a = &a_host[l];
+            let dom = &metas[l].domain;
+            let outputs: Vec<Option<f64>> = (0..b * m)
+                .into_par_iter()
+                .map(|bj| {
+                    let j = bj % m;
+                    let y = hardware.respond(l, j, &x[bj * fan_in..(bj + 1) * fan_in], &a[j * n_a..(j + 1) * n_a]);
+                    y.ok().and_then(|y| y.get(layer.output).copied())
+                })
+                .collect();
+            bar.inc((b * m) as u64);
+            let g = &mut gaps[l];
+            g.solves += b * m;
+            for bj in 0..b * m {
+                let j = bj % m;
+                let xs = &x[bj * fan_in..(bj + 1) * fan_in];
+                if xs.iter().zip(&dom.x).any(|(v, r)| *v < r[0] - 1e-9 || *v > r[1] + 1e-9) {
+                    g.x_outside_box += 1;
+                }
+                if a[j * n_a..(j + 1) * n_a].iter().zip(&dom.a).any(|(v, r)| *v < r[0] - 1e-9 || *v > r[1] + 1e-9) {
+                    g.a_outside_box += 1;
+                }
+            }
+            let y_phys: Vec<f64> = outputs.iter().map(|o| o.unwrap_or(0.0)).collect();
+            g.failed += outputs.iter().filter(|o| o.is_none()).count();
+            let opts = TensorCreationOptions::new(device.clone()).with_dtype(dtype);
+            let xt = Tensor::<3>::from_data(TensorData::new(x.clone(), [b, m, fan_in]), opts);
+            let y_local = to_vec(layer.respond(xt));
+            for ((yl, yp), ys) in y_local.iter().zip(&y_phys).zip(&sur_acts[l]) {
+                let e = yl - yp;
+                sq_local[l] += e * e;
+                g.max_local_error = g.max_local_error.max(e.abs());
+                sq_gap[l] += (ys - yp).powi(2);
+            }
+            u = y_phys;
+        }
+        let r = &network.readout;
+        let sur_last = sur_acts.last().cloned().unwrap_or_default();
+        for bi in 0..b {
+            let argmax = |v: &[f64]| {
+                let scores: Vec<f64> = (0..r.classes)
+                    .map(|c| v[bi * r.classes * r.per_class + c * r.per_class..][..r.per_class].iter().sum())
+                    .collect();
+                scores.iter().enumerate().max_by(|p, q| p.1.total_cmp(q.1)).map_or(0, |(c, _)| c)
+            };
+            let (ps, pp) = (argmax(&sur_last), argmax(&u));
+            let label = usize::from(test.labels[chunk[bi]]);
+            right_sur += usize::from(ps == label);
+            right_phys += usize::from(pp == label);
+            agree += usize::from(ps == pp);
+        }
+    }
+    bar.finish_and_clear();
+    let seconds = start.elapsed().as_secs_f64();
+    for (l, g) in gaps.iter_mut().enumerate() {
+        g.rms_local_error = (sq_local[l] / g.solves.max(1) as f64).sqrt();
+        g.rms_activation_gap = (sq_gap[l] / g.solves.max(1) as f64).sqrt();
+    }
+    PhysicsReport {
+        images: n,
+        accuracy_surrogate: right_sur as f64 / n.max(1) as f64,
+        accuracy_physics: right_phys as f64 / n.max(1) as f64,
+        agreement: agree as f64 / n.max(1) as f64,
+        layers: gaps,
+        solves: total,
+        seconds,
+        solves_per_second: total as f64 / seconds.max(1e-9),
+    }
+}
+
+fn solve_bar(total: u64, show: bool) -> ProgressBar {
+    if !show {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+    if let Ok(s) =
+        ProgressStyle::with_template("physics {bar:30} {pos}/{len} device solves {per_sec} [{elapsed}<{eta}]")
+    {
+        bar.set_style(s);
+    }
+    bar
+}

@@ -1,0 +1,85 @@
+//! Fixtures: a small analytic-device surrogate and a synthetic image set of bars.
+
+#![allow(clippy::unwrap_used, dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use almost_net::config::{LayerConfig, NetConfig, NetTrainingConfig, ReadoutConfig};
+use almost_net::idx::{IdxImages, encode_images, encode_labels};
+use almost_net::images::DataConfig;
+use almost_net::wiring::WiringConfig;
+use almost_sim::{Dataset, GenerateConfig, GenerateOptions, generate};
+use almost_surrogate::{Activation, Architecture, FitConfig, SurrogateMeta, fit, save};
+
+/// Fits and saves a surrogate of the analytic device with fan-in `n` into `dir`.
+pub fn analytic_surrogate(dir: &Path, n: usize) -> PathBuf {
+    let text = format!(
+        "name = \"a\"\n[device]\nkind = \"analytic\"\nfan_in = {n}\n[design]\nkind = \"sobol\"\nsamples = 3000\nseed = 2\n"
+    );
+    let cfg: GenerateConfig = toml::from_str(&text).unwrap();
+    let data = dir.join(format!("data{n}"));
+    generate(&cfg.resolve("test").unwrap(), &data, &GenerateOptions::default()).unwrap();
+    let ds = Dataset::load(&data).unwrap();
+    let mut fc = FitConfig {
+        architecture: Architecture::Mlp { hidden: vec![16], activation: Activation::Tanh, pair_products: true },
+        ..Default::default()
+    };
+    fc.training.max_epochs = 60;
+    fc.report.gradient_points = 0;
+    let fitted = fit(&ds, &fc, None, false).unwrap();
+    let out = dir.join(format!("model{n}"));
+    save(&out, &fitted.surrogate, SurrogateMeta::for_fit(&fitted, &ds, &fc)).unwrap();
+    out
+}
+
+/// 8x8 images of three classes: a horizontal bar, a vertical bar, a diagonal, at random
+/// positions, written as an IDX pool into `dir`.
+pub fn bars(dir: &Path, count: usize) -> PathBuf {
+    let mut pixels = Vec::with_capacity(count * 64);
+    let mut labels = Vec::with_capacity(count);
+    for i in 0..count {
+        let class = (i % 3) as u8;
+        let pos = (i * 7 / 3) % 6 + 1;
+        let mut img = [0u8; 64];
+        for k in 0..8 {
+            let (r, c) = match class {
+                0 => (pos, k),
+                1 => (k, pos),
+                _ => (k, (k + pos) % 8),
+            };
+            img[r * 8 + c] = 255;
+        }
+        pixels.extend_from_slice(&img);
+        labels.push(class);
+    }
+    let out = dir.join("bars");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(out.join("images-idx3-ubyte"), encode_images(&IdxImages { count, rows: 8, cols: 8, pixels }))
+        .unwrap();
+    std::fs::write(out.join("labels-idx1-ubyte"), encode_labels(&labels)).unwrap();
+    out
+}
+
+/// A two-layer network of fan-in-4 devices over the bars.
+pub fn net_config(data: &Path, surrogate: &Path) -> NetConfig {
+    NetConfig {
+        name: "bars".into(),
+        data: DataConfig { dir: data.into(), train: 96, test: 48, seed: 1, classes: 3 },
+        layers: vec![
+            LayerConfig {
+                surrogate: surrogate.into(),
+                wiring: WiringConfig::Patches { kernel: 2, stride: 2, channels: 2 },
+                output: 0,
+                init_fraction: 0.5,
+            },
+            LayerConfig {
+                surrogate: surrogate.into(),
+                wiring: WiringConfig::Random { devices: 6, fan_in: 4, seed: 3 },
+                output: 0,
+                init_fraction: 0.5,
+            },
+        ],
+        readout: ReadoutConfig { classes: 3, per_class: 2, scale: 2.0 },
+        training: NetTrainingConfig { epochs: 2, batch_size: 16, learning_rate: 0.05, ..Default::default() },
+    }
+}

@@ -1,0 +1,174 @@
+//! Device networks end to end on small problems: only A trains, A stays in bounds, gradients
+//! match finite differences, dimensions are checked, runs resume.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use almost_net::config::NetConfig;
+use almost_net::train::{TrainOptions, cross_entropy, data_parallel_step, train};
+use almost_net::wiring::{MapShape, WiringConfig};
+use almost_net::{build, images};
+use burn::optim::{AdamConfig, GradientsParams};
+use burn::tensor::{DType, Device, Int, Tensor, TensorCreationOptions, TensorData};
+
+fn input() -> MapShape {
+    MapShape { height: 8, width: 8, channels: 1 }
+}
+
+#[test]
+fn only_a_trains_and_stays_in_bounds() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sur = common::analytic_surrogate(tmp.path(), 4);
+    let cfg = common::net_config(&common::bars(tmp.path(), 150), &sur);
+    let (train_set, _) = images::load(&cfg.data).unwrap();
+    let device = Device::flex().autodiff();
+    device.seed(5);
+    let (mut net, _) = build(&cfg, input(), DType::F32, &device).unwrap();
+    let b_before: Vec<_> = net.layers.iter().map(|l| l.surrogate.weights_snapshot()).collect();
+    let a_before = net.a_values();
+    let mut optim = AdamConfig::new().init();
+    let idx: Vec<usize> = (0..32).collect();
+    for step in 0..10 {
+        let x = almost_net::batch::images(&train_set, &idx, None, DType::F32, &device);
+        let y = almost_net::batch::labels(&train_set, &idx, &device);
+        let (loss, _) = cross_entropy(net.forward(x), y);
+        let grads = loss.backward();
+        for layer in &net.layers {
+            assert!(layer.a.val().grad(&grads).is_some(), "A has a gradient");
+            assert!(layer.surrogate.body.layers[0].weight.val().grad(&grads).is_none(), "B has no gradient");
+            assert!(layer.surrogate.in_scale.val().grad(&grads).is_none(), "normalisation has no gradient");
+        }
+        let grads = GradientsParams::from_grads(grads, &net);
+        // a huge learning rate pushes A against its bounds: projection must hold them
+        let lr = if step < 5 { 5.0 } else { 0.05 };
+        net = optim.step(lr, net, grads).project();
+        for (layer, a) in net.layers.iter().zip(net.a_values()) {
+            for (j, v) in a.iter().enumerate() {
+                let k = j % layer.a_lo.len();
+                assert!(
+                    *v >= layer.a_lo[k] && *v <= layer.a_hi[k],
+                    "A = {v} left [{}, {}]",
+                    layer.a_lo[k],
+                    layer.a_hi[k]
+                );
+            }
+        }
+    }
+    let b_after: Vec<_> = net.layers.iter().map(|l| l.surrogate.weights_snapshot()).collect();
+    assert_eq!(b_before, b_after, "surrogate weights B changed");
+    assert_ne!(a_before, net.a_values(), "A did not train");
+    assert!(net.a_values().iter().flatten().any(|v| v.abs() == 1.0), "the big steps should have hit a bound");
+}
+
+#[test]
+fn gradient_through_two_chained_surrogates_matches_finite_differences_in_f64() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sur = common::analytic_surrogate(tmp.path(), 4);
+    let mut cfg = common::net_config(&common::bars(tmp.path(), 150), &sur);
+    cfg.layers[0].wiring = WiringConfig::Random { devices: 4, fan_in: 4, seed: 1 };
+    cfg.layers[1].wiring = WiringConfig::Dense { devices: 6 };
+    let device = Device::flex().autodiff();
+    device.seed(9);
+    let (net, _) = build(&cfg, input(), DType::F64, &device).unwrap();
+    let (train_set, _) = images::load(&cfg.data).unwrap();
+    let idx: Vec<usize> = (0..12).collect();
+    let x = almost_net::batch::images(&train_set, &idx, None, DType::F64, &device);
+    let y = almost_net::batch::labels(&train_set, &idx, &device);
+    let loss_of = |n: &almost_net::DeviceNetwork| cross_entropy(n.forward(x.clone()), y.clone()).0;
+    let grads = loss_of(&net).backward();
+    let analytic: Vec<Vec<f64>> =
+        net.layers.iter().map(|l| almost_surrogate::tensor_io::to_vec(l.a.val().grad(&grads).unwrap())).collect();
+    let h = 1e-6;
+    let mut worst: f64 = 0.0;
+    for (l, layer) in net.layers.iter().enumerate() {
+        let a = almost_surrogate::tensor_io::to_vec(layer.a.val());
+        let dims = layer.a.val().dims();
+        for k in (0..a.len()).step_by(3) {
+            let perturbed = |delta: f64| {
+                let mut v = a.clone();
+                v[k] += delta;
+                let mut n = net.clone();
+                let opts = TensorCreationOptions::new(device.clone()).with_dtype(DType::F64);
+                n.layers[l].a =
+                    n.layers[l].a.clone().map(|_| Tensor::from_data(TensorData::new(v.clone(), dims), opts.clone()));
+                almost_surrogate::tensor_io::to_vec(loss_of(&n))[0]
+            };
+            let fd = (perturbed(h) - perturbed(-h)) / (2.0 * h);
+            let err = (fd - analytic[l][k]).abs() / (1e-6 + fd.abs().max(analytic[l][k].abs()));
+            worst = worst.max(err);
+        }
+    }
+    assert!(worst < 1e-5, "worst relative error of dLoss/dA {worst:e}");
+}
+
+#[test]
+fn dimension_mismatches_are_errors_before_any_data() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sur = common::analytic_surrogate(tmp.path(), 4);
+    let mut cfg: NetConfig = common::net_config(tmp.path(), &sur);
+    cfg.layers[0].wiring = WiringConfig::Patches { kernel: 3, stride: 1, channels: 1 };
+    let err = build(&cfg, input(), DType::F32, &Device::flex()).err().unwrap().to_string();
+    assert!(err.contains("layer 0") && err.contains("delivers 9 inputs") && err.contains("fan-in 4"), "{err}");
+    let mut cfg: NetConfig = common::net_config(tmp.path(), &sur);
+    cfg.readout.per_class = 3;
+    let err = build(&cfg, input(), DType::F32, &Device::flex()).err().unwrap().to_string();
+    assert!(err.contains("readout") && err.contains("need 9 devices") && err.contains("it has 6"), "{err}");
+    let mut cfg: NetConfig = common::net_config(tmp.path(), &sur);
+    cfg.layers[1].surrogate = tmp.path().join("missing");
+    let err = build(&cfg, input(), DType::F32, &Device::flex()).err().unwrap().to_string();
+    assert!(err.contains("not a surrogate folder"), "{err}");
+}
+
+#[test]
+fn resumed_run_continues_the_same_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sur = common::analytic_surrogate(tmp.path(), 4);
+    let cfg = common::net_config(&common::bars(tmp.path(), 150), &sur);
+    let straight = train(&cfg, &tmp.path().join("straight"), &TrainOptions::default()).unwrap();
+    let cut = tmp.path().join("cut");
+    let first = train(&cfg, &cut, &TrainOptions { progress: false, stop_after: Some(1) }).unwrap();
+    assert_eq!(first.history.len(), 1);
+    let second = train(&cfg, &cut, &TrainOptions::default()).unwrap();
+    assert_eq!(second.resumed_from, Some(1));
+    assert_eq!(
+        second.history,
+        straight
+            .history
+            .iter()
+            .map(|h| almost_net::history::EpochMetrics { seconds: second.history[h.epoch - 1].seconds, ..h.clone() })
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(second.network.a_values(), straight.network.a_values());
+    assert!(cut.join("metrics.csv").exists() && cut.join("curves.svg").exists() && cut.join("a.npz").exists());
+    // a different config in the same folder is refused
+    let mut other = cfg.clone();
+    other.training.learning_rate = 0.2;
+    let err = train(&other, &cut, &TrainOptions::default()).err().unwrap().to_string();
+    assert!(err.contains("different network config"), "{err}");
+}
+
+#[test]
+fn data_parallel_gradient_equals_single_thread_gradient() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sur = common::analytic_surrogate(tmp.path(), 4);
+    let cfg = common::net_config(&common::bars(tmp.path(), 150), &sur);
+    let device = Device::flex().autodiff();
+    device.seed(1);
+    let (net, _) = build(&cfg, input(), DType::F64, &device).unwrap();
+    let (train_set, _) = images::load(&cfg.data).unwrap();
+    let idx: Vec<usize> = (0..20).collect();
+    let x = almost_net::batch::images(&train_set, &idx, None, DType::F64, &device);
+    let y: Tensor<1, Int> = almost_net::batch::labels(&train_set, &idx, &device);
+    let (l1, _, mut g1) = data_parallel_step(&net, x.clone(), y.clone(), 1);
+    let (l3, _, mut g3) = data_parallel_step(&net, x, y, 3);
+    let (l1, l3) = (almost_surrogate::tensor_io::to_vec(l1)[0], almost_surrogate::tensor_io::to_vec(l3)[0]);
+    assert!((l1 - l3).abs() < 1e-12);
+    for layer in &net.layers {
+        let a = almost_surrogate::tensor_io::to_vec(g1.remove::<2>(layer.a.id).unwrap());
+        let b = almost_surrogate::tensor_io::to_vec(g3.remove::<2>(layer.a.id).unwrap());
+        for (p, q) in a.iter().zip(&b) {
+            assert!((p - q).abs() < 1e-12 * (1.0 + p.abs()), "{p} vs {q}");
+        }
+    }
+}
