@@ -2,4 +2,6 @@
 //! The binaries themselves only parse arguments and call the library crates.
 
 pub mod bench;
+pub mod bench_surrogate;
+pub mod pipeline;
 pub mod train;

@@ -25,16 +25,31 @@ pub fn surrogate(data: &Path, out: &Path, config: Option<&Path>, check_gradients
     } else {
         None
     };
+    fit_and_save(&dataset, out, &cfg, device.as_deref())
+}
+
+/// Fits a surrogate to a loaded dataset, checking gradients against its rebuilt device.
+pub fn surrogate_with(dataset: &Dataset, out: &Path, cfg: &FitConfig, check_gradients: bool) -> Result<FitReport> {
+    let device = if check_gradients { rebuild_device(dataset).ok() } else { None };
+    fit_and_save(dataset, out, cfg, device.as_deref())
+}
+
+fn fit_and_save(
+    dataset: &Dataset,
+    out: &Path,
+    cfg: &FitConfig,
+    device: Option<&dyn almost_sim::DeviceModel>,
+) -> Result<FitReport> {
     eprintln!(
         "fitting {} on {} rows of {} ({})",
         cfg.architecture.describe(),
         dataset.manifest.ok,
         dataset.manifest.plan.device.kind,
-        data.display()
+        dataset.dir.display()
     );
-    let fitted = fit(&dataset, &cfg, device.as_deref(), true)?;
+    let fitted = fit(dataset, cfg, device, true)?;
     std::fs::create_dir_all(out)?;
-    save(out, &fitted.surrogate, SurrogateMeta::for_fit(&fitted, &dataset, &cfg))?;
+    save(out, &fitted.surrogate, SurrogateMeta::for_fit(&fitted, dataset, cfg))?;
     write_artifacts(&fitted, out, cfg.report.plots)?;
     Ok(fitted.report)
 }

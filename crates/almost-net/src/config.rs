@@ -51,6 +51,10 @@ pub struct LayerConfig {
     /// Initial A drawn uniformly from this fraction of the bounds around their middle.
     #[serde(default = "half")]
     pub init_fraction: f64,
+    /// Give every device one more input tied to a constant reference voltage (the top of its
+    /// input box): a bias line. The device's fan-in is then the wiring's fan-in plus one.
+    #[serde(default)]
+    pub reference: bool,
 }
 
 fn half() -> f64 {

@@ -35,6 +35,10 @@ pub struct DeviceLayer {
     /// Offset of the fixed affine map.
     #[module(skip)]
     pub offset: f64,
+    /// Value of the constant reference line appended to the upstream signals (index =
+    /// upstream width), if the devices have one: a bias input tied to a fixed voltage.
+    #[module(skip)]
+    pub reference: Option<f64>,
     /// Lower physical bound of each parameter.
     #[module(skip)]
     pub a_lo: Vec<f64>,
@@ -56,6 +60,8 @@ pub struct LayerPlan {
     pub gain: f64,
     /// Fixed affine offset.
     pub offset: f64,
+    /// Upstream value of the constant reference line, if any.
+    pub reference: Option<f64>,
     /// Parameter bounds.
     pub a_lo: Vec<f64>,
     /// Parameter bounds.
@@ -86,6 +92,7 @@ impl DeviceLayer {
             output: plan.output,
             gain: plan.gain,
             offset: plan.offset,
+            reference: plan.reference,
             a_lo: plan.a_lo.clone(),
             a_hi: plan.a_hi.clone(),
         }
@@ -103,10 +110,35 @@ impl DeviceLayer {
     /// - output: `[batch, devices, fan_in]`
     pub fn device_inputs(&self, upstream: Tensor<2>) -> Tensor<3> {
         let [batch, _] = upstream.dims();
+        let upstream = match self.reference {
+            Some(r) => {
+                let column = Tensor::<2>::ones([batch, 1], (&upstream.device(), upstream.dtype())) * r;
+                Tensor::cat(vec![upstream, column], 1)
+            }
+            None => upstream,
+        };
         let n = self.indices.len();
         let index = Tensor::<1, Int>::from_data(TensorData::new(self.indices.clone(), [n]), &upstream.device());
         let x = upstream.select(1, index).reshape([batch, self.devices(), self.fan_in]);
         x * self.gain + self.offset
+    }
+
+    /// The same as [`DeviceLayer::device_inputs`] on the host, in f64: `upstream` holds
+    /// `batch` rows of upstream signals; the result is `[batch, devices, fan_in]` row-major.
+    pub fn device_inputs_host(&self, upstream: &[f64], batch: usize) -> Vec<f64> {
+        let width = upstream.len() / batch.max(1);
+        let m = self.devices();
+        let mut x = Vec::with_capacity(batch * self.indices.len());
+        for b in 0..batch {
+            let row = &upstream[b * width..(b + 1) * width];
+            for j in 0..m {
+                for &k in &self.indices[j * self.fan_in..(j + 1) * self.fan_in] {
+                    let u = row.get(k as usize).copied().or(self.reference).unwrap_or(0.0);
+                    x.push(u * self.gain + self.offset);
+                }
+            }
+        }
+        x
     }
 
     /// Surrogate outputs of every device for given device inputs.

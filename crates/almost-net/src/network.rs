@@ -96,13 +96,20 @@ pub fn build(
     for (l, lc) in cfg.layers.iter().enumerate() {
         let saved = load(&lc.surrogate, device)?;
         let meta = saved.meta;
-        let wiring = lc.wiring.resolve(upstream, l)?;
+        let mut wiring = lc.wiring.resolve(upstream, l)?;
+        if lc.reference {
+            let width = upstream.len();
+            wiring.indices =
+                wiring.indices.chunks(wiring.fan_in).flat_map(|c| c.iter().copied().chain([width])).collect();
+            wiring.fan_in += 1;
+        }
         if wiring.fan_in != meta.n_x {
             return Err(NetError::dimension(
                 l,
                 format!(
-                    "the wiring delivers {} inputs per device, but the device of {} has fan-in {}",
+                    "the wiring delivers {} inputs per device{}, but the device of {} has fan-in {}",
                     wiring.fan_in,
+                    if lc.reference { " (with the reference line)" } else { "" },
                     lc.surrogate.display(),
                     meta.n_x
                 ),
@@ -120,12 +127,15 @@ pub fn build(
         let margin = if l == 0 { 0.0 } else { 0.02 * (x_hi - x_lo) };
         let (t_lo, t_hi) = (x_lo + margin, x_hi - margin);
         let gain = (t_hi - t_lo) / (upstream_range[1] - upstream_range[0]);
+        let offset = t_lo - gain * upstream_range[0];
         let plan = LayerPlan {
             indices: wiring.indices.clone(),
             fan_in: wiring.fan_in,
             output: lc.output,
             gain,
-            offset: t_lo - gain * upstream_range[0],
+            offset,
+            // the reference line sits at the top of the input box
+            reference: lc.reference.then(|| (x_hi - offset) / gain),
             a_lo: meta.domain.a.iter().map(|r| r[0]).collect(),
             a_hi: meta.domain.a.iter().map(|r| r[1]).collect(),
             init_fraction: lc.init_fraction,

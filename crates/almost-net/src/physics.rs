@@ -120,17 +120,8 @@ pub fn evaluate(
         let mut u: Vec<f64> = to_vec(input);
         for (l, layer) in network.layers.iter().enumerate() {
             let (m, fan_in) = (layer.devices(), layer.fan_in);
-            let width = u.len() / b;
             let n_a = a_host[l].len() / m;
-            let x: Vec<f64> = (0..b * m)
-                .flat_map(|bj| {
-                    let (bi, j) = (bj / m, bj % m);
-                    let u = &u;
-                    layer.indices[j * fan_in..(j + 1) * fan_in]
-                        .iter()
-                        .map(move |&k| u[bi * width + k as usize] * layer.gain + layer.offset)
-                })
-                .collect();
+            let x = layer.device_inputs_host(&u, b);
             let a = &a_host[l];
             let dom = &metas[l].domain;
             let outputs: Vec<Option<f64>> = (0..b * m)

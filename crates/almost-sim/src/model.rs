@@ -46,6 +46,12 @@ pub trait DeviceModel: Send + Sync {
     fn solver(&self) -> Option<&SolverSettings> {
         None
     }
+
+    /// Outputs and their exact derivatives dy/dx, dy/dA (closed form, or forward
+    /// sensitivities of the ODE), or `None` if the device does not provide them.
+    fn sensitivities(&self, _x: &[f64], _a: &[f64]) -> Option<Result<Jacobian>> {
+        None
+    }
 }
 
 /// Calls [`DeviceModel::respond`] the way the generator does: dimension-checked, with panics

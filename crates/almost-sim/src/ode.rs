@@ -8,7 +8,7 @@ use std::time::Instant;
 use diffsol::{NalgebraLU, NalgebraMat, OdeBuilder, OdeEquations, OdeSolverMethod, OdeSolverStopReason, Vector};
 
 use crate::error::{Result, SimError};
-use crate::model::DeviceModel;
+use crate::model::{DeviceModel, Jacobian};
 use crate::solver::{SolverMethod, SolverSettings};
 use crate::spec::DeviceSpec;
 
@@ -61,6 +61,22 @@ pub trait OdeSystem: Send + Sync {
     fn observe(&self, states: &[Vec<f64>], p: &[f64], y: &mut [f64]);
     /// Integrator and tolerances that suit this device.
     fn default_solver(&self) -> SolverSettings;
+
+    /// Whether [`OdeSystem::rhs_dp_mul`] is implemented, so that forward sensitivities
+    /// dy/dx and dy/dA can be solved for (the `exact` training mode needs them).
+    fn has_sensitivities(&self) -> bool {
+        false
+    }
+
+    /// `out = (df/dp) v` for the parameters `p = [x, A]` (`v` has one entry per parameter).
+    fn rhs_dp_mul(&self, _u: &[f64], _p: &[f64], _t: f64, _v: &[f64], out: &mut [f64]) {
+        out.fill(0.0);
+    }
+
+    /// `out = (du0/dp) v`; the default says the initial state does not depend on p.
+    fn init_dp_mul(&self, _p: &[f64], _v: &[f64], out: &mut [f64]) {
+        out.fill(0.0);
+    }
 }
 
 /// An [`OdeSystem`] together with the solver settings it is solved with: a [`DeviceModel`].
@@ -104,6 +120,10 @@ impl<S: OdeSystem> DeviceModel for OdeDevice<S> {
 
     fn solver(&self) -> Option<&SolverSettings> {
         Some(&self.settings)
+    }
+
+    fn sensitivities(&self, x: &[f64], a: &[f64]) -> Option<Result<Jacobian>> {
+        self.system.has_sensitivities().then(|| crate::sens::jacobian(&self.system, x, a, &self.settings))
     }
 }
 

@@ -22,6 +22,13 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// The whole pipeline on the bundled default: install the digits, simulate the diode-node
+    /// device, fit its surrogate, train the all-device digit network, evaluate it on physics.
+    Pipeline {
+        /// Tiny sizes for a smoke test (seconds instead of minutes; accuracy is meaningless).
+        #[arg(long)]
+        quick: bool,
+    },
     /// Fit a surrogate network to a device dataset, report its held-out error and gradient
     /// fidelity, and save it frozen (surrogate.safetensors + surrogate.json + report + plots).
     Surrogate {
@@ -54,6 +61,9 @@ enum Command {
         #[arg(long)]
         stop_after: Option<usize>,
     },
+    /// Benchmarks (figures for the notes; not tests).
+    #[command(subcommand)]
+    Bench(Bench),
     /// Evaluate a trained network: test accuracy on the surrogates, and with --physics on the
     /// real devices (every surrogate call replaced by the device's ODE solve), with the
     /// per-layer gap between the two.
@@ -70,8 +80,35 @@ enum Command {
     },
 }
 
+#[derive(Subcommand)]
+enum Bench {
+    /// Samples needed and wall time to reach a held-out RMSE of 1% of the output range, for
+    /// each built-in device (fan-in 8 by default), doubling the dataset until it is reached.
+    Surrogate {
+        /// Devices to measure.
+        #[arg(long, value_delimiter = ',', default_value = "analytic,diode-node,fhn-neuron,duffing-mems")]
+        devices: Vec<String>,
+        /// Fan-in of every device.
+        #[arg(long, default_value_t = 8)]
+        fan_in: usize,
+        /// Sample counts to try, in order.
+        #[arg(long, value_delimiter = ',', default_value = "1000,2000,4000,8000,16000,32000,64000")]
+        sizes: Vec<usize>,
+        /// Target held-out RMSE relative to the output range.
+        #[arg(long, default_value_t = 0.01)]
+        target: f64,
+        /// Folder for the benchmark datasets (reused when present).
+        #[arg(long, default_value = "datasets")]
+        work: PathBuf,
+    },
+}
+
 fn main() -> Result<()> {
     match Cli::parse().command {
+        Command::Pipeline { quick } => {
+            let pipeline = almost_cli::pipeline::Pipeline { quick, ..Default::default() };
+            print!("{}", pipeline.run()?);
+        }
         Command::Surrogate { data, out, config, no_gradient_check } => {
             let report = almost_cli::train::surrogate(&data, &out, config.as_deref(), !no_gradient_check)
                 .with_context(|| format!("fitting a surrogate to {}", data.display()))?;
@@ -97,6 +134,9 @@ fn main() -> Result<()> {
                     100.0 * h.test_accuracy
                 );
             }
+        }
+        Command::Bench(Bench::Surrogate { devices, fan_in, sizes, target, work }) => {
+            almost_cli::bench_surrogate::run(&devices, fan_in, &sizes, target, &work)?;
         }
         Command::Evaluate { run, physics, samples } => {
             let text = almost_cli::train::evaluate(&run, physics, samples)

@@ -102,6 +102,22 @@ impl DeviceModel for AnalyticNeuron {
         self.spec.check_dims(x, a)?;
         Ok(vec![self.activation.apply(self.preactivation(x, a))])
     }
+
+    /// Closed form: dy/dx_i = f'(z) A_i (1 - 2 eps x_i), dy/dA_i = f'(z) (x_i - eps x_i^2).
+    fn sensitivities(&self, x: &[f64], a: &[f64]) -> Option<Result<crate::model::Jacobian>> {
+        Some(self.spec.check_dims(x, a).map(|()| {
+            let y = self.activation.apply(self.preactivation(x, a));
+            let slope = match self.activation {
+                Activation::Tanh => 1.0 - y * y,
+                Activation::Sigmoid => y * (1.0 - y),
+            };
+            crate::model::Jacobian {
+                y: vec![y],
+                dy_dx: vec![x.iter().zip(a).map(|(x, a)| slope * a * (1.0 - 2.0 * self.eps * x)).collect()],
+                dy_da: vec![x.iter().map(|x| slope * (x - self.eps * x * x)).collect()],
+            }
+        }))
+    }
 }
 
 #[cfg(test)]

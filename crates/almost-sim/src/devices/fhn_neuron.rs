@@ -151,6 +151,25 @@ impl OdeSystem for FhnNeuron {
     fn default_solver(&self) -> SolverSettings {
         SolverSettings::new(SolverMethod::Tsit45, 1e-7, 1e-9)
     }
+
+    fn has_sensitivities(&self) -> bool {
+        true
+    }
+
+    /// d(dv/dt)/dx_i = g |A_i| (E_i - v),  d(dv/dt)/dA_i = g sign(A_i) x_i (E_i - v).
+    fn rhs_dp_mul(&self, u: &[f64], p: &[f64], _t: f64, v: &[f64], out: &mut [f64]) {
+        let (x, a) = p.split_at(self.n);
+        let (vx, va) = v.split_at(self.n);
+        let mut s = 0.0;
+        for i in 0..self.n {
+            let e = if a[i] >= 0.0 { self.e_exc } else { self.e_inh };
+            let sign = if a[i] == 0.0 { 0.0 } else { a[i].signum() };
+            s += self.g_max * (e - u[0]) * (a[i].abs() * vx[i] + sign * x[i] * va[i]);
+        }
+        out[0] = s;
+        out[1] = 0.0;
+        out[2] = 0.0;
+    }
 }
 
 #[cfg(test)]
