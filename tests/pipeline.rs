@@ -74,6 +74,7 @@ fn diode_node_from_simulation_to_physics() {
         ],
         readout: ReadoutConfig { classes: 2, per_class: 2, scale: 4.0 },
         training: NetTrainingConfig { epochs: 8, batch_size: 16, learning_rate: 0.05, ..Default::default() },
+        hardware: Default::default(),
     };
     let run = root.join("run");
     let trained = train(&net, &run, &TrainOptions::default()).unwrap();
@@ -84,7 +85,7 @@ fn diode_node_from_simulation_to_physics() {
     let (_, network, metas) = load_run(&run, DType::F32, &Device::flex()).unwrap();
     assert_eq!(network.a_values(), trained.network.a_values());
     let hw = NominalHardware::from_metas(&metas).unwrap();
-    let report = evaluate(&network, &metas, &hw, &trained.test, 0, false);
+    let report = evaluate(&network, &metas, &hw, &trained.test, 0, 0, false);
     assert_eq!(report.solves, 40 * 16);
     assert!(report.accuracy_physics >= 0.9, "{}", report.table());
     for g in &report.layers {

@@ -146,7 +146,7 @@ impl Pipeline {
         let t = Instant::now();
         eprintln!("[4/4] evaluating on the devices' physics");
         let samples = if self.quick { 50 } else { 0 };
-        let text = crate::train::evaluate(&run, true, samples)?;
+        let text = crate::train::evaluate(&run, true, samples, &Default::default())?;
         let physics: almost_net::PhysicsReport = almost_sim::fsutil::read_json(&run.join("physics.json"))?;
         stages.push(Stage {
             name: "physics",

@@ -55,8 +55,9 @@ fn fit_and_save(
 }
 
 /// Evaluates a trained run on its test set: surrogates only, or surrogates and physics
-/// (then `physics.json` is written into the run folder). Returns the printed text.
-pub fn evaluate(run: &Path, physics: bool, samples: usize) -> Result<String> {
+/// (then `physics.json` is written into the run folder) on the run's own `[hardware]` with
+/// `hardware` overrides. Returns the printed text.
+pub fn evaluate(run: &Path, physics: bool, samples: usize, hardware: &almost_net::HardwareOverrides) -> Result<String> {
     let device = burn::tensor::Device::flex();
     let (cfg, network, metas) = almost_net::load_run(run, burn::tensor::DType::F32, &device)?;
     let (_, test) = almost_net::images::load(&cfg.data)?;
@@ -65,8 +66,9 @@ pub fn evaluate(run: &Path, physics: bool, samples: usize) -> Result<String> {
         let n = if samples == 0 { test.len() } else { samples.min(test.len()) };
         return Ok(format!("{n} test images: accuracy on surrogates {:.2}%\n", 100.0 * acc));
     }
-    let hardware = almost_net::NominalHardware::from_metas(&metas)?;
-    let report = almost_net::evaluate(&network, &metas, &hardware, &test, samples, true);
+    let hw_cfg = hardware.apply(&cfg.hardware);
+    let hw = almost_net::hardware_for(&metas, &network, &hw_cfg)?;
+    let report = almost_net::evaluate(&network, &metas, hw.as_ref(), &test, samples, hw_cfg.bits, true);
     almost_sim::fsutil::write_json_atomic(&run.join("physics.json"), &report)?;
     Ok(report.table())
 }

@@ -22,10 +22,16 @@
 //! scale = 4.0
 //!
 //! [training]
+//! mode = "surrogate"             # surrogate | physics-aware | exact
 //! epochs = 20
 //! batch_size = 64
 //! learning_rate = 0.01
 //! seed = 1
+//!
+//! [hardware]                     # optional: imperfect devices (physics modes, evaluation)
+//! variability = 0.05             # relative sigma of c, g_max, i_s per device instance
+//! read_noise = 0.0
+//! bits = 0
 //! ```
 //! Relative paths are taken from the current folder. Unknown keys are errors.
 
@@ -35,6 +41,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{NetError, Result};
 use crate::images::DataConfig;
+use crate::imperfect::HardwareConfig;
 use crate::wiring::WiringConfig;
 
 /// One `[[layers]]` table.
@@ -85,6 +92,25 @@ pub enum Mode {
     /// Forward and backward through the surrogates (in-silico training).
     #[default]
     Surrogate,
+    /// Forward through the devices' physics, backward through the surrogates' Jacobians at
+    /// the physical activations (Wright et al. 2022).
+    PhysicsAware,
+    /// Forward through the physics, backward with the devices' exact derivatives (ODE
+    /// forward sensitivities); no surrogate.
+    Exact,
+}
+
+impl std::str::FromStr for Mode {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "surrogate" => Ok(Self::Surrogate),
+            "physics-aware" => Ok(Self::PhysicsAware),
+            "exact" => Ok(Self::Exact),
+            other => Err(format!("unknown mode '{other}': surrogate, physics-aware or exact")),
+        }
+    }
 }
 
 /// The `[training]` table.
@@ -108,6 +134,13 @@ pub struct NetTrainingConfig {
     /// Threads that share each batch (data parallel; the result does not depend on it
     /// beyond floating-point summation order).
     pub threads: usize,
+    /// Start from the trained A of this run folder (fine-tuning), unless resuming.
+    pub init: Option<PathBuf>,
+    /// Training images used per epoch, a fresh seeded subset each epoch (0 = all): the
+    /// physics modes cost one device solve per device and image.
+    pub train_images: usize,
+    /// Test images evaluated on the hardware after every epoch (0 = none).
+    pub physics_eval_images: usize,
 }
 
 impl Default for NetTrainingConfig {
@@ -121,6 +154,9 @@ impl Default for NetTrainingConfig {
             max_shift: 0,
             eval_images: 0,
             threads: 2,
+            init: None,
+            train_images: 0,
+            physics_eval_images: 0,
         }
     }
 }
@@ -140,6 +176,9 @@ pub struct NetConfig {
     /// Training settings.
     #[serde(default)]
     pub training: NetTrainingConfig,
+    /// The physical devices of the physics modes and of evaluation (default: nominal).
+    #[serde(default)]
+    pub hardware: HardwareConfig,
 }
 
 impl NetConfig {
@@ -171,7 +210,7 @@ impl NetConfig {
         if self.layers.iter().any(|l| !(l.init_fraction > 0.0 && l.init_fraction <= 1.0)) {
             return bad("layers.init_fraction must lie in (0, 1]");
         }
-        Ok(())
+        self.hardware.validate(origin)
     }
 
     /// Hex SHA-256 of the config (identifies a run for resuming).

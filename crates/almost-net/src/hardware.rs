@@ -1,17 +1,70 @@
-//! The physical devices a trained network is run on.
+//! The physical devices a network runs on: nominal, perturbed, or (for tests) the surrogate.
 
 use std::sync::Arc;
 
-use almost_sim::DeviceModel;
+use rayon::prelude::*;
+
 use almost_sim::solver::SolverOverrides;
+use almost_sim::{DeviceModel, Jacobian};
 use almost_surrogate::SurrogateMeta;
 
 use crate::error::{NetError, Result};
+
+/// One layer's device calls for a batch: `x` is `[batch, devices, fan_in]` row-major and `a`
+/// is `[devices, n_a]` row-major.
+#[derive(Clone, Copy, Debug)]
+pub struct LayerCall<'a> {
+    /// Layer index.
+    pub layer: usize,
+    /// Device inputs.
+    pub x: &'a [f64],
+    /// Inputs per device.
+    pub fan_in: usize,
+    /// Device parameters.
+    pub a: &'a [f64],
+    /// Parameters per device.
+    pub n_a: usize,
+    /// Which device output is wanted.
+    pub output: usize,
+}
+
+impl LayerCall<'_> {
+    /// Devices in the layer.
+    pub fn devices(&self) -> usize {
+        self.a.len() / self.n_a.max(1)
+    }
+
+    /// Number of (sample, device) calls.
+    pub fn calls(&self) -> usize {
+        self.x.len() / self.fan_in.max(1)
+    }
+
+    /// Inputs and parameters of call `c` (device `c % devices`).
+    pub fn call(&self, c: usize) -> (usize, &[f64], &[f64]) {
+        let j = c % self.devices();
+        (j, &self.x[c * self.fan_in..(c + 1) * self.fan_in], &self.a[j * self.n_a..(j + 1) * self.n_a])
+    }
+}
 
 /// What answers for device `device` of layer `layer` on real hardware (or its simulation).
 pub trait Hardware: Sync {
     /// The physical response of one device instance.
     fn respond(&self, layer: usize, device: usize, x: &[f64], a: &[f64]) -> almost_sim::Result<Vec<f64>>;
+
+    /// Outputs and exact derivatives of one device instance, if the device provides them.
+    fn jacobian(&self, layer: usize, device: usize, x: &[f64], a: &[f64]) -> Option<almost_sim::Result<Jacobian>>;
+
+    /// The wanted output of every call of a layer; `None` where a solve failed. Solves in
+    /// parallel (rayon) by default.
+    fn respond_layer(&self, call: &LayerCall<'_>) -> Vec<Option<f64>> {
+        (0..call.calls())
+            .into_par_iter()
+            .map(|c| {
+                let (j, x, a) = call.call(c);
+                self.respond(call.layer, j, x, a).ok().and_then(|y| y.get(call.output).copied())
+            })
+            .collect()
+    }
 }
 
 /// Every device instance of a layer is the nominal device its surrogate was fitted to.
@@ -48,5 +101,9 @@ pub fn rebuild(layer: usize, meta: &SurrogateMeta) -> Result<Arc<dyn DeviceModel
 impl Hardware for NominalHardware {
     fn respond(&self, layer: usize, _device: usize, x: &[f64], a: &[f64]) -> almost_sim::Result<Vec<f64>> {
         almost_sim::respond_guarded(self.devices[layer].as_ref(), x, a)
+    }
+
+    fn jacobian(&self, layer: usize, _device: usize, x: &[f64], a: &[f64]) -> Option<almost_sim::Result<Jacobian>> {
+        self.devices[layer].sensitivities(x, a)
     }
 }

@@ -20,6 +20,9 @@ pub struct EpochMetrics {
     pub train_accuracy: f64,
     /// Test accuracy with the surrogates.
     pub test_accuracy: f64,
+    /// Test accuracy on the hardware, when measured during training.
+    #[serde(default)]
+    pub test_accuracy_physics: Option<f64>,
     /// Learning rate at the end of the epoch.
     pub learning_rate: f64,
     /// Wall-clock seconds of the epoch.
@@ -28,11 +31,13 @@ pub struct EpochMetrics {
 
 /// Writes `metrics.csv` (atomically).
 pub fn write_csv(path: &Path, history: &[EpochMetrics]) -> Result<()> {
-    let mut s = String::from("epoch,train_loss,train_accuracy,test_accuracy,learning_rate,seconds\n");
+    let mut s =
+        String::from("epoch,train_loss,train_accuracy,test_accuracy,test_accuracy_physics,learning_rate,seconds\n");
     for h in history {
+        let phys = h.test_accuracy_physics.map_or(String::new(), |v| v.to_string());
         let _ = writeln!(
             s,
-            "{},{},{},{},{},{}",
+            "{},{},{},{},{phys},{},{}",
             h.epoch, h.train_loss, h.train_accuracy, h.test_accuracy, h.learning_rate, h.seconds
         );
     }

@@ -5,14 +5,13 @@ use std::time::Instant;
 
 use burn::tensor::{DType, Device, Tensor, TensorCreationOptions, TensorData};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use almost_surrogate::SurrogateMeta;
 use almost_surrogate::tensor_io::to_vec;
 
 use crate::batch;
-use crate::hardware::Hardware;
+use crate::hardware::{Hardware, LayerCall};
 use crate::images::ImageSet;
 use crate::network::DeviceNetwork;
 
@@ -91,19 +90,20 @@ impl PhysicsReport {
 }
 
 /// Runs `network` on `hardware` for the first `samples` images of `test` (0 = all), next to
-/// its surrogate version, in chunks of `chunk` images.
+/// its surrogate version; the hardware sees A quantised to `bits` (0 = exact).
 pub fn evaluate(
     network: &DeviceNetwork,
     metas: &[SurrogateMeta],
     hardware: &dyn Hardware,
     test: &ImageSet,
     samples: usize,
+    bits: u32,
     progress: bool,
 ) -> PhysicsReport {
     let device = Device::flex();
     let dtype = network.layers.first().map_or(DType::F32, |l| l.a.val().dtype());
     let n = if samples == 0 { test.len() } else { samples.min(test.len()) };
-    let a_host = network.a_values();
+    let a_host = crate::modes::hardware_a(network, bits);
     let total: usize = network.layers.iter().map(|l| l.devices()).sum::<usize>() * n;
     let bar = solve_bar(total as u64, progress);
     let mut gaps: Vec<LayerGap> =
@@ -124,14 +124,8 @@ pub fn evaluate(
             let x = layer.device_inputs_host(&u, b);
             let a = &a_host[l];
             let dom = &metas[l].domain;
-            let outputs: Vec<Option<f64>> = (0..b * m)
-                .into_par_iter()
-                .map(|bj| {
-                    let j = bj % m;
-                    let y = hardware.respond(l, j, &x[bj * fan_in..(bj + 1) * fan_in], &a[j * n_a..(j + 1) * n_a]);
-                    y.ok().and_then(|y| y.get(layer.output).copied())
-                })
-                .collect();
+            let call = LayerCall { layer: l, x: &x, fan_in, a, n_a, output: layer.output };
+            let outputs = hardware.respond_layer(&call);
             bar.inc((b * m) as u64);
             let g = &mut gaps[l];
             g.solves += b * m;

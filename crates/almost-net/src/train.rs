@@ -1,9 +1,9 @@
 //! Training a device network: only A moves, by Adam on the surrogates' gradients.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
-use almost_sim::fsutil::{write_atomic, write_json_atomic};
+use almost_sim::fsutil::write_json_atomic;
 use burn::module::Module;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::activation::log_softmax;
@@ -12,16 +12,18 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
-use serde::{Deserialize, Serialize};
 
 use almost_surrogate::SurrogateMeta;
 
 use crate::batch;
 use crate::checkpoint;
-use crate::config::NetConfig;
+use crate::config::{Mode, NetConfig};
 use crate::error::{NetError, Result};
+use crate::hardware::{Hardware, NominalHardware};
 use crate::history::{EpochMetrics, write_csv, write_curves};
 use crate::images::{ImageSet, load};
+use crate::imperfect::{HardwareConfig, PerturbedHardware};
+use crate::modes;
 use crate::network::{DeviceNetwork, build};
 use crate::wiring::MapShape;
 
@@ -32,25 +34,6 @@ pub struct TrainOptions {
     pub progress: bool,
     /// Stop after this many epochs of this invocation (the run can be resumed later).
     pub stop_after: Option<usize>,
-}
-
-/// `network.json` of a finished or interrupted run.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct RunSummary {
-    /// The network config.
-    pub config: NetConfig,
-    /// Surrogate folders and their weight hashes, per layer.
-    pub surrogates: Vec<(String, String)>,
-    /// Devices per layer.
-    pub devices: Vec<usize>,
-    /// Trained parameters A (all layers).
-    pub trained_parameters: usize,
-    /// Epochs completed.
-    pub epochs: usize,
-    /// Test accuracy on the surrogates after the last epoch.
-    pub test_accuracy_surrogate: f64,
-    /// Metrics per epoch.
-    pub history: Vec<EpochMetrics>,
 }
 
 /// What a training invocation produced.
@@ -178,8 +161,14 @@ pub fn train(cfg: &NetConfig, run: &Path, options: &TrainOptions) -> Result<Trai
         history = r.checkpoint.history;
         start_epoch = r.checkpoint.epoch + 1;
         resumed_from = Some(r.checkpoint.epoch);
+    } else if let Some(init) = &t.init {
+        network = crate::run::load_a_from(init, network)?;
     }
-    let per_epoch = train_set.len().div_ceil(t.batch_size);
+    let physics = t.mode != Mode::Surrogate || t.physics_eval_images > 0;
+    let hardware = if physics { Some(hardware_for(&metas, &network, &cfg.hardware)?) } else { None };
+    let bits = cfg.hardware.bits;
+    let images_per_epoch = if t.train_images == 0 { train_set.len() } else { t.train_images.min(train_set.len()) };
+    let per_epoch = images_per_epoch.div_ceil(t.batch_size);
     let total_steps = (t.epochs * per_epoch) as f64;
     let end_epoch = options.stop_after.map_or(t.epochs, |n| (start_epoch + n - 1).min(t.epochs));
     let bar = progress(((end_epoch + 1).saturating_sub(start_epoch) * per_epoch) as u64, options.progress);
@@ -190,37 +179,61 @@ pub fn train(cfg: &NetConfig, run: &Path, options: &TrainOptions) -> Result<Trai
         let mut rng = ChaCha8Rng::seed_from_u64(t.seed.wrapping_mul(1_000_003).wrapping_add(epoch as u64));
         let mut order: Vec<usize> = (0..train_set.len()).collect();
         order.shuffle(&mut rng);
-        let (mut loss_sum, mut correct_sum): (Option<Tensor<1>>, Option<Tensor<1, Int>>) = (None, None);
+        order.truncate(images_per_epoch);
+        let (mut loss_sum, mut correct_sum) = (0.0, 0usize);
         let mut lr = t.learning_rate;
         for (b, chunk) in order.chunks(t.batch_size).enumerate() {
             let step = ((epoch - 1) * per_epoch + b) as f64;
             lr = t.learning_rate * (0.01 + 0.99 * 0.5 * (1.0 + (std::f64::consts::PI * step / total_steps).cos()));
             let x = batch::images(&train_set, chunk, Some((&mut rng, t.max_shift)), dtype, &device);
             let y = batch::labels(&train_set, chunk, &device);
-            let (loss, correct, grads) = data_parallel_step(&network, x, y, t.threads);
-            let weighted = loss * chunk.len() as f64;
-            loss_sum = Some(loss_sum.map_or(weighted.clone(), |s| s + weighted));
-            correct_sum = Some(correct_sum.map_or(correct.clone(), |s| s + correct));
+            let (loss, correct, grads) = match (t.mode, hardware.as_deref()) {
+                (Mode::PhysicsAware, Some(hw)) => {
+                    let (l, c, g) = modes::physics_aware_step(&network, x, y, hw, bits);
+                    (l.into_scalar::<f64>(), c.into_scalar::<i64>() as usize, g)
+                }
+                (Mode::Exact, Some(hw)) => {
+                    let xh = almost_surrogate::tensor_io::to_vec(x);
+                    let labels: Vec<usize> = chunk.iter().map(|&i| usize::from(train_set.labels[i])).collect();
+                    let s = modes::exact_step(&network, &xh, &labels, hw, bits)?;
+                    (s.loss, s.correct, modes::gradients_of(&network, &s.grad_a, &inner))
+                }
+                _ => {
+                    let (l, c, g) = data_parallel_step(&network, x, y, t.threads);
+                    (l.into_scalar::<f64>(), c.into_scalar::<i64>() as usize, g)
+                }
+            };
+            loss_sum += loss * chunk.len() as f64;
+            correct_sum += correct;
             network = optim.step(lr, network, grads).project();
             bar.inc(1);
             bar.set_message(format!("{epoch}/{}  lr {lr:.2e}", t.epochs));
         }
-        let n = train_set.len() as f64;
-        let train_loss = loss_sum.map_or(f64::NAN, |s| s.into_scalar::<f64>()) / n;
-        let train_accuracy = correct_sum.map_or(0, |s| s.into_scalar::<i64>()) as f64 / n;
-        let test_accuracy = accuracy(&network.valid(), &test_set, t.eval_images, dtype, &inner);
+        let n = images_per_epoch as f64;
+        let (train_loss, train_accuracy) = (loss_sum / n, correct_sum as f64 / n);
+        let valid = network.valid();
+        let test_accuracy = accuracy(&valid, &test_set, t.eval_images, dtype, &inner);
+        let test_accuracy_physics = match (&hardware, t.physics_eval_images) {
+            (Some(hw), n) if n > 0 => {
+                let report = crate::physics::evaluate(&valid, &metas, hw.as_ref(), &test_set, n, bits, false);
+                Some(report.accuracy_physics)
+            }
+            _ => None,
+        };
         history.push(EpochMetrics {
             epoch,
             train_loss,
             train_accuracy,
             test_accuracy,
+            test_accuracy_physics,
             learning_rate: lr,
             seconds: started.elapsed().as_secs_f64(),
         });
         bar.println(format!(
-            "epoch {epoch:>3}: loss {train_loss:.4}  train {:.2}%  test (surrogate) {:.2}%  {:.1} s",
+            "epoch {epoch:>3}: loss {train_loss:.4}  train {:.2}%  test (surrogate) {:.2}%{}  {:.1} s",
             100.0 * train_accuracy,
             100.0 * test_accuracy,
+            test_accuracy_physics.map_or(String::new(), |p| format!("  test (physics) {:.2}%", 100.0 * p)),
             started.elapsed().as_secs_f64()
         ));
         checkpoint::save(run, epoch, &hash, &network, &optim, &history)?;
@@ -228,86 +241,19 @@ pub fn train(cfg: &NetConfig, run: &Path, options: &TrainOptions) -> Result<Trai
         write_curves(&run.join("curves.svg"), &cfg.name, &history)?;
     }
     bar.finish_and_clear();
-    save_run(run, cfg, &network, &metas, &history)?;
+    crate::run::save_run(run, cfg, &network, &metas, &history)?;
     Ok(Trained { network, metas, history, resumed_from, test: test_set })
 }
 
-/// Writes the final network (`network.bpk`), its A values (`a.npz`, for numpy) and `network.json`.
-pub fn save_run(
-    run: &Path,
-    cfg: &NetConfig,
-    network: &DeviceNetwork,
+/// The hardware described by `cfg` for this network: nominal devices, or perturbed instances.
+pub fn hardware_for(
     metas: &[SurrogateMeta],
-    history: &[EpochMetrics],
-) -> Result<()> {
-    let bytes = network
-        .clone()
-        .into_record()
-        .into_bytes()
-        .map_err(|e| NetError::BadRun { path: run.join("network.bpk"), message: e.to_string() })?;
-    write_atomic(&run.join("network.bpk"), &bytes)?;
-    let a = network.a_values();
-    let arrays: Vec<(String, almost_sim::npz::NpyArray)> = network
-        .layers
-        .iter()
-        .zip(&a)
-        .enumerate()
-        .map(|(l, (layer, v))| {
-            (
-                format!("layer{l}"),
-                almost_sim::npz::NpyArray::f64_2d(layer.devices(), v.len() / layer.devices(), v.clone()),
-            )
-        })
-        .collect();
-    let refs: Vec<(&str, &almost_sim::npz::NpyArray)> = arrays.iter().map(|(n, a)| (n.as_str(), a)).collect();
-    almost_sim::npz::write_npz(&run.join("a.npz"), &refs)?;
-    let summary = RunSummary {
-        config: cfg.clone(),
-        surrogates: cfg
-            .layers
-            .iter()
-            .zip(metas)
-            .map(|(l, m)| (l.surrogate.display().to_string(), m.weights_sha256.clone()))
-            .collect(),
-        devices: network.layers.iter().map(|l| l.devices()).collect(),
-        trained_parameters: a.iter().map(Vec::len).sum(),
-        epochs: history.len(),
-        test_accuracy_surrogate: history.last().map_or(f64::NAN, |h| h.test_accuracy),
-        history: history.to_vec(),
-    };
-    write_json_atomic(&run.join("network.json"), &summary)?;
-    Ok(())
-}
-
-/// Loads a finished run: its config, and the network with the trained A on `device`.
-pub fn load_run(run: &Path, dtype: DType, device: &Device) -> Result<(NetConfig, DeviceNetwork, Vec<SurrogateMeta>)> {
-    let summary_path: PathBuf = run.join("network.json");
-    if !summary_path.exists() {
-        return Err(NetError::BadRun {
-            path: summary_path,
-            message: "missing: train the network first (almost-train network)".into(),
-        });
+    network: &DeviceNetwork,
+    cfg: &HardwareConfig,
+) -> Result<Box<dyn Hardware>> {
+    if cfg.variability == 0.0 && cfg.read_noise == 0.0 {
+        return Ok(Box::new(NominalHardware::from_metas(metas)?));
     }
-    let summary: RunSummary = almost_sim::fsutil::read_json(&summary_path)?;
-    let cfg = summary.config;
-    let input = MapShape { height: 28, width: 28, channels: 1 };
-    let input = match crate::images::load(&cfg.data) {
-        Ok((train, _)) => MapShape { height: train.rows, width: train.cols, channels: 1 },
-        Err(_) => input,
-    };
-    let (skeleton, metas) = build(&cfg, input, dtype, device)?;
-    for ((dir, sha), meta) in summary.surrogates.iter().zip(&metas) {
-        if &meta.weights_sha256 != sha {
-            return Err(NetError::BadRun {
-                path: dir.into(),
-                message: "surrogate changed since the network was trained".into(),
-            });
-        }
-    }
-    let path = run.join("network.bpk");
-    let bytes = std::fs::read(&path).map_err(|e| NetError::io(&path, e))?;
-    let record = burn::store::ModuleRecord::from_bytes(burn::tensor::Bytes::from_bytes_vec(bytes))
-        .map_err(|e| NetError::BadRun { path: path.clone(), message: e.to_string() })?;
-    let network = skeleton.try_load_record(record).map_err(|e| NetError::BadRun { path, message: e.to_string() })?;
-    Ok((cfg, network, metas))
+    let devices: Vec<usize> = network.layers.iter().map(|l| l.devices()).collect();
+    Ok(Box::new(PerturbedHardware::build(metas, &devices, cfg)?))
 }

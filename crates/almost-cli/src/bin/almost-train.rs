@@ -60,6 +60,22 @@ enum Command {
         /// Stop after this many epochs of this invocation (run again to continue).
         #[arg(long)]
         stop_after: Option<usize>,
+        /// Override training.mode: surrogate (through the surrogates), physics-aware (forward
+        /// on the physics, backward through the surrogates at the physical activations) or
+        /// exact (forward on the physics, backward with ODE sensitivities).
+        #[arg(long)]
+        mode: Option<almost_net::Mode>,
+        /// Start from the trained A of this run folder (fine-tuning).
+        #[arg(long)]
+        init: Option<PathBuf>,
+        /// Training images per epoch (a fresh subset each epoch; the physics modes are costly).
+        #[arg(long)]
+        train_images: Option<usize>,
+        /// Override training.learning_rate.
+        #[arg(long)]
+        learning_rate: Option<f64>,
+        #[command(flatten)]
+        hardware: HardwareArgs,
     },
     /// Benchmarks (figures for the notes; not tests).
     #[command(subcommand)]
@@ -77,7 +93,37 @@ enum Command {
         /// Evaluate only the first N test images (default: all).
         #[arg(long, default_value_t = 0)]
         samples: usize,
+        #[command(flatten)]
+        hardware: HardwareArgs,
     },
+}
+
+/// Imperfect hardware (overrides the config's [hardware] table when any is given).
+#[derive(clap::Args)]
+struct HardwareArgs {
+    /// Device-to-device variability: relative sigma of the device constants (e.g. 0.05).
+    #[arg(long)]
+    variability: Option<f64>,
+    /// Read noise: standard deviation added to every device output (output units).
+    #[arg(long)]
+    read_noise: Option<f64>,
+    /// Quantise A to this many bits within its bounds.
+    #[arg(long)]
+    bits: Option<u32>,
+    /// Seed of the device instances and the noise.
+    #[arg(long)]
+    hardware_seed: Option<u64>,
+}
+
+impl HardwareArgs {
+    fn overrides(&self) -> almost_net::HardwareOverrides {
+        almost_net::HardwareOverrides {
+            variability: self.variability,
+            read_noise: self.read_noise,
+            bits: self.bits,
+            seed: self.hardware_seed,
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -115,11 +161,25 @@ fn main() -> Result<()> {
             print!("{}", report.table());
             eprintln!("saved to {}", out.display());
         }
-        Command::Network { config, out, epochs, stop_after } => {
+        Command::Network { config, out, epochs, stop_after, mode, init, train_images, learning_rate, hardware } => {
             let mut cfg = almost_net::NetConfig::load(&config)?;
             if let Some(e) = epochs {
                 cfg.training.epochs = e;
             }
+            if let Some(m) = mode {
+                cfg.training.mode = m;
+            }
+            if init.is_some() {
+                cfg.training.init = init;
+            }
+            if let Some(n) = train_images {
+                cfg.training.train_images = n;
+            }
+            if let Some(lr) = learning_rate {
+                cfg.training.learning_rate = lr;
+            }
+            cfg.hardware = hardware.overrides().apply(&cfg.hardware);
+            cfg.validate(&config.display().to_string())?;
             let options = almost_net::TrainOptions { progress: true, stop_after };
             let trained =
                 almost_net::train(&cfg, &out, &options).with_context(|| format!("training {}", config.display()))?;
@@ -138,8 +198,8 @@ fn main() -> Result<()> {
         Command::Bench(Bench::Surrogate { devices, fan_in, sizes, target, work }) => {
             almost_cli::bench_surrogate::run(&devices, fan_in, &sizes, target, &work)?;
         }
-        Command::Evaluate { run, physics, samples } => {
-            let text = almost_cli::train::evaluate(&run, physics, samples)
+        Command::Evaluate { run, physics, samples, hardware } => {
+            let text = almost_cli::train::evaluate(&run, physics, samples, &hardware.overrides())
                 .with_context(|| format!("evaluating {}", run.display()))?;
             print!("{text}");
         }

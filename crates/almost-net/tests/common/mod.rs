@@ -83,5 +83,6 @@ pub fn net_config(data: &Path, surrogate: &Path) -> NetConfig {
         ],
         readout: ReadoutConfig { classes: 3, per_class: 2, scale: 2.0 },
         training: NetTrainingConfig { epochs: 2, batch_size: 16, learning_rate: 0.05, ..Default::default() },
+        hardware: Default::default(),
     }
 }

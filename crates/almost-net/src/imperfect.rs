@@ -1,0 +1,250 @@
+//! Imperfect hardware: device-to-device variability, read noise, and quantised parameters.
+//!
+//! - **Variability**: every device instance of the network gets its own physical constants,
+//!   each multiplied by `1 + sigma z` with z standard normal (clipped to +-3), drawn from a
+//!   seed and the instance's (layer, device) position, so the same "chip" is rebuilt each run.
+//! - **Read noise**: Gaussian noise of standard deviation `read_noise` (output units) added to
+//!   every device output; the noise is a function of the seed, the instance and its inputs,
+//!   so evaluations are reproducible.
+//! - **Quantisation**: A is rounded to `bits` bits within its bounds before the hardware runs.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rand_distr_lite::standard_normal;
+use serde::{Deserialize, Serialize};
+
+use almost_sim::devices::DeviceConfig;
+use almost_sim::solver::SolverOverrides;
+use almost_sim::{DeviceModel, Jacobian};
+use almost_surrogate::SurrogateMeta;
+
+use crate::error::{NetError, Result};
+use crate::hardware::{Hardware, rebuild};
+
+/// The `[hardware]` table: how the physical network differs from the nominal devices.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HardwareConfig {
+    /// Relative standard deviation of each varied constant, per device instance (0 = none).
+    pub variability: f64,
+    /// Constants that vary (empty = the device kind's defaults, e.g. c, g_max, i_s for the
+    /// diode node).
+    pub vary: Vec<String>,
+    /// Standard deviation of additive read noise on every device output.
+    pub read_noise: f64,
+    /// Quantise A to this many bits within its bounds (0 = no quantisation).
+    pub bits: u32,
+    /// Seed of the instances and the noise.
+    pub seed: u64,
+}
+
+impl HardwareConfig {
+    /// Whether the hardware is the nominal device everywhere.
+    pub fn is_nominal(&self) -> bool {
+        self.variability == 0.0 && self.read_noise == 0.0 && self.bits == 0
+    }
+
+    /// Checks the values.
+    pub fn validate(&self, origin: &str) -> Result<()> {
+        if !((0.0..0.33).contains(&self.variability) && self.read_noise >= 0.0 && self.read_noise.is_finite()) {
+            return Err(NetError::config(origin, "hardware.variability must lie in [0, 0.33) and read_noise be >= 0"));
+        }
+        if self.bits > 24 {
+            return Err(NetError::config(origin, format!("hardware.bits = {} must be at most 24", self.bits)));
+        }
+        Ok(())
+    }
+}
+
+/// Command-line style overrides of a [`HardwareConfig`] (unset fields keep the base value).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct HardwareOverrides {
+    /// Variability.
+    pub variability: Option<f64>,
+    /// Read noise.
+    pub read_noise: Option<f64>,
+    /// Bits of A.
+    pub bits: Option<u32>,
+    /// Seed.
+    pub seed: Option<u64>,
+}
+
+impl HardwareOverrides {
+    /// `base` with the set fields replaced.
+    pub fn apply(&self, base: &HardwareConfig) -> HardwareConfig {
+        HardwareConfig {
+            variability: self.variability.unwrap_or(base.variability),
+            vary: base.vary.clone(),
+            read_noise: self.read_noise.unwrap_or(base.read_noise),
+            bits: self.bits.unwrap_or(base.bits),
+            seed: self.seed.unwrap_or(base.seed),
+        }
+    }
+}
+
+/// Constants varied by default for a device kind.
+pub fn default_varied(kind: &str) -> &'static [&'static str] {
+    match kind {
+        "diode-node" => &["c", "g_max", "i_s"],
+        "fhn-neuron" => &["a", "b", "phi", "g_max"],
+        "duffing-mems" => &["c", "k", "beta"],
+        _ => &[],
+    }
+}
+
+/// Rounds every A to `bits` bits within `[lo, hi]` (per parameter, `a` row-major `[devices, n_a]`).
+pub fn quantize(a: &mut [f64], lo: &[f64], hi: &[f64], bits: u32) {
+    if bits == 0 {
+        return;
+    }
+    let levels = f64::from((1u32 << bits) - 1);
+    let n_a = lo.len();
+    for (i, v) in a.iter_mut().enumerate() {
+        let (l, h) = (lo[i % n_a], hi[i % n_a]);
+        let t = ((*v - l) / (h - l)).clamp(0.0, 1.0);
+        *v = l + (t * levels).round() / levels * (h - l);
+    }
+}
+
+/// A SplitMix64 hash, for reproducible per-instance draws.
+fn mix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// Device instances with their own constants, plus read noise.
+pub struct PerturbedHardware {
+    /// `instances[layer][device]`.
+    pub instances: Vec<Vec<Arc<dyn DeviceModel>>>,
+    /// Read-noise standard deviation.
+    pub read_noise: f64,
+    /// Seed.
+    pub seed: u64,
+}
+
+impl PerturbedHardware {
+    /// Builds every instance of every layer (`devices[l]` instances of layer l's device).
+    pub fn build(metas: &[SurrogateMeta], devices: &[usize], cfg: &HardwareConfig) -> Result<Self> {
+        cfg.validate("hardware")?;
+        let mut instances = Vec::new();
+        for (l, (meta, &m)) in metas.iter().zip(devices).enumerate() {
+            let overrides = meta.solver.as_ref().map(SolverOverrides::from).unwrap_or_default();
+            if cfg.variability == 0.0 {
+                let nominal = rebuild(l, meta)?;
+                instances.push(vec![nominal; m]);
+                continue;
+            }
+            let (DeviceConfig::DiodeNode(base) | DeviceConfig::FhnNeuron(base) | DeviceConfig::DuffingMems(base)) =
+                &meta.device_config
+            else {
+                return Err(NetError::config(
+                    "hardware.variability",
+                    format!("device '{}' has no named constants to vary", meta.device.kind),
+                ));
+            };
+            let varied: Vec<String> = if cfg.vary.is_empty() {
+                default_varied(&meta.device.kind).iter().map(|s| s.to_string()).collect()
+            } else {
+                cfg.vary.clone()
+            };
+            let mut layer = Vec::with_capacity(m);
+            for j in 0..m {
+                let mut rng = ChaCha8Rng::seed_from_u64(mix(cfg.seed ^ mix((l as u64) << 32 | j as u64)));
+                let mut constants: BTreeMap<String, f64> = meta.device.constants.clone();
+                for name in &varied {
+                    let Some(v) = constants.get_mut(name) else {
+                        return Err(NetError::config(
+                            "hardware.vary",
+                            format!("device '{}' has no constant '{name}'", meta.device.kind),
+                        ));
+                    };
+                    *v *= 1.0 + cfg.variability * standard_normal(&mut rng).clamp(-3.0, 3.0);
+                }
+                let mut c = base.clone();
+                c.constants = constants;
+                let config = match &meta.device_config {
+                    DeviceConfig::DiodeNode(_) => DeviceConfig::DiodeNode(c),
+                    DeviceConfig::FhnNeuron(_) => DeviceConfig::FhnNeuron(c),
+                    _ => DeviceConfig::DuffingMems(c),
+                };
+                layer.push(config.build(&overrides)?);
+            }
+            instances.push(layer);
+        }
+        Ok(Self { instances, read_noise: cfg.read_noise, seed: cfg.seed })
+    }
+
+    fn noise(&self, layer: usize, device: usize, x: &[f64], k: usize) -> f64 {
+        if self.read_noise == 0.0 {
+            return 0.0;
+        }
+        let mut h = mix(self.seed ^ 0xA5A5) ^ mix((layer as u64) << 40 | (device as u64) << 8 | k as u64);
+        for v in x {
+            h = mix(h ^ v.to_bits());
+        }
+        let mut rng = ChaCha8Rng::seed_from_u64(h);
+        self.read_noise * standard_normal(&mut rng)
+    }
+}
+
+impl Hardware for PerturbedHardware {
+    fn respond(&self, layer: usize, device: usize, x: &[f64], a: &[f64]) -> almost_sim::Result<Vec<f64>> {
+        let mut y = almost_sim::respond_guarded(self.instances[layer][device].as_ref(), x, a)?;
+        for (k, v) in y.iter_mut().enumerate() {
+            *v += self.noise(layer, device, x, k);
+        }
+        Ok(y)
+    }
+
+    fn jacobian(&self, layer: usize, device: usize, x: &[f64], a: &[f64]) -> Option<almost_sim::Result<Jacobian>> {
+        self.instances[layer][device].sensitivities(x, a).map(|r| {
+            r.map(|mut j| {
+                for (k, v) in j.y.iter_mut().enumerate() {
+                    *v += self.noise(layer, device, x, k);
+                }
+                j
+            })
+        })
+    }
+}
+
+/// Standard normal draws without an extra dependency.
+mod rand_distr_lite {
+    use rand::Rng;
+
+    /// A standard normal number (Box-Muller).
+    pub fn standard_normal<R: Rng>(rng: &mut R) -> f64 {
+        let u1: f64 = rng.random::<f64>().max(f64::MIN_POSITIVE);
+        let u2: f64 = rng.random();
+        (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantize_hits_levels_and_bounds() {
+        let mut a = vec![-1.0, -0.2, 0.0, 0.49, 1.0, 1.7];
+        quantize(&mut a, &[-1.0], &[1.0], 2);
+        assert_eq!(a, vec![-1.0, -1.0 / 3.0, -1.0 / 3.0, 1.0 / 3.0, 1.0, 1.0]);
+        let mut b = vec![0.123];
+        quantize(&mut b, &[-1.0], &[1.0], 0);
+        assert_eq!(b, vec![0.123]);
+    }
+
+    #[test]
+    fn normal_draws_have_unit_variance() {
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let v: Vec<f64> = (0..20000).map(|_| standard_normal(&mut rng)).collect();
+        let mean = v.iter().sum::<f64>() / v.len() as f64;
+        let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / v.len() as f64;
+        assert!(mean.abs() < 0.03 && (var - 1.0).abs() < 0.05, "{mean} {var}");
+    }
+}

@@ -1,0 +1,165 @@
+//! The physics training modes and imperfect hardware on small problems.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::sync::Arc;
+
+use almost_net::hardware::{Hardware, LayerCall, NominalHardware};
+use almost_net::imperfect::{HardwareConfig, PerturbedHardware};
+use almost_net::modes::{exact_step, physics_aware_step};
+use almost_net::train::data_parallel_step;
+use almost_net::wiring::{MapShape, WiringConfig};
+use almost_net::{DeviceNetwork, build, images};
+use almost_sim::solver::SolverOverrides;
+use almost_sim::{Dataset, DeviceModel, GenerateConfig, GenerateOptions, Jacobian, generate};
+use almost_surrogate::tensor_io::to_vec;
+use almost_surrogate::{Activation, Architecture, FitConfig, SurrogateMeta, fit, save};
+use burn::module::Module;
+use burn::tensor::{DType, Device, Tensor, TensorCreationOptions, TensorData};
+
+fn input() -> MapShape {
+    MapShape { height: 8, width: 8, channels: 1 }
+}
+
+/// Hardware whose "physics" is the surrogate itself.
+struct SurrogateHardware(DeviceNetwork);
+
+impl Hardware for SurrogateHardware {
+    fn respond(&self, _l: usize, _d: usize, _x: &[f64], _a: &[f64]) -> almost_sim::Result<Vec<f64>> {
+        unreachable!("respond_layer is overridden")
+    }
+    fn jacobian(&self, _l: usize, _d: usize, _x: &[f64], _a: &[f64]) -> Option<almost_sim::Result<Jacobian>> {
+        None
+    }
+    fn respond_layer(&self, call: &LayerCall<'_>) -> Vec<Option<f64>> {
+        let layer = &self.0.layers[call.layer];
+        let (m, batch) = (call.devices(), call.calls() / call.devices());
+        let opts = TensorCreationOptions::new(Device::flex()).with_dtype(DType::F64);
+        let x = Tensor::<3>::from_data(TensorData::new(call.x.to_vec(), [batch, m, call.fan_in]), opts.clone());
+        let a = Tensor::<2>::from_data(TensorData::new(call.a.to_vec(), [m, call.n_a]), opts);
+        let y = layer.surrogate.forward_devices(x, a);
+        to_vec(y).into_iter().map(Some).collect()
+    }
+}
+
+#[test]
+fn physics_aware_gradient_equals_surrogate_gradient_when_physics_is_the_surrogate() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sur = common::analytic_surrogate(tmp.path(), 4);
+    let cfg = common::net_config(&common::bars(tmp.path(), 150), &sur);
+    let device = Device::flex().autodiff();
+    device.seed(4);
+    let (net, _) = build(&cfg, input(), DType::F64, &device).unwrap();
+    let (train_set, _) = images::load(&cfg.data).unwrap();
+    let idx: Vec<usize> = (0..16).collect();
+    let x = almost_net::batch::images(&train_set, &idx, None, DType::F64, &device);
+    let y = almost_net::batch::labels(&train_set, &idx, &device);
+    let (l_sur, _, mut g_sur) = data_parallel_step(&net, x.clone(), y.clone(), 1);
+    let hw = SurrogateHardware(net.valid());
+    let (l_pa, _, mut g_pa) = physics_aware_step(&net, x, y, &hw, 0);
+    assert!((to_vec(l_sur)[0] - to_vec(l_pa)[0]).abs() < 1e-12);
+    for layer in &net.layers {
+        let a = to_vec(g_sur.remove::<2>(layer.a.id).unwrap());
+        let b = to_vec(g_pa.remove::<2>(layer.a.id).unwrap());
+        for (p, q) in a.iter().zip(&b) {
+            assert!((p - q).abs() < 1e-12 * (1.0 + p.abs()), "{p} vs {q}");
+        }
+    }
+}
+
+/// A diode-node surrogate with fan-in `n` over +-2 V.
+fn diode_surrogate(dir: &std::path::Path, n: usize) -> std::path::PathBuf {
+    let text = format!(
+        "name = \"d\"\n[device]\nkind = \"diode-node\"\nfan_in = {n}\n[design]\nkind = \"sobol\"\nsamples = 2000\nseed = 2\n[box]\nx = [-2.0, 2.0]\n"
+    );
+    let cfg: GenerateConfig = toml::from_str(&text).unwrap();
+    let data = dir.join("diode-data");
+    generate(&cfg.resolve("t").unwrap(), &data, &GenerateOptions::default()).unwrap();
+    let ds = Dataset::load(&data).unwrap();
+    let mut fc = FitConfig {
+        architecture: Architecture::Mlp { hidden: vec![16], activation: Activation::Softsign, pair_products: true },
+        ..Default::default()
+    };
+    fc.training.max_epochs = 40;
+    fc.report.gradient_points = 0;
+    let fitted = fit(&ds, &fc, None, false).unwrap();
+    let out = dir.join("diode-model");
+    save(&out, &fitted.surrogate, SurrogateMeta::for_fit(&fitted, &ds, &fc)).unwrap();
+    out
+}
+
+#[test]
+fn exact_mode_gradient_matches_finite_differences_of_the_physical_loss() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sur = diode_surrogate(tmp.path(), 4);
+    let mut cfg = common::net_config(&common::bars(tmp.path(), 150), &sur);
+    cfg.layers[0].wiring = WiringConfig::Random { devices: 4, fan_in: 4, seed: 1 };
+    cfg.layers[1].wiring = WiringConfig::Random { devices: 6, fan_in: 4, seed: 2 };
+    let device = Device::flex();
+    device.seed(2);
+    let (net, metas) = build(&cfg, input(), DType::F64, &device).unwrap();
+    // the physics at tight tolerances, so that finite differences of the loss are meaningful
+    let tight = SolverOverrides { rtol: Some(1e-11), atol: Some(1e-13), ..Default::default() };
+    let physical: Arc<dyn DeviceModel> = metas[0].device_config.build(&tight).unwrap();
+    let hw = NominalHardware { devices: vec![physical.clone(), physical] };
+    let (train_set, _) = images::load(&cfg.data).unwrap();
+    let idx: Vec<usize> = (0..6).collect();
+    let x = to_vec(almost_net::batch::images(&train_set, &idx, None, DType::F64, &device));
+    let labels: Vec<usize> = idx.iter().map(|&i| usize::from(train_set.labels[i])).collect();
+    let step = exact_step(&net, &x, &labels, &hw, 0).unwrap();
+    let h = 1e-5;
+    let mut worst: f64 = 0.0;
+    for l in 0..2 {
+        let a = net.a_values()[l].clone();
+        let dims = net.layers[l].a.val().dims();
+        for k in (0..a.len()).step_by(5) {
+            let loss_at = |delta: f64| {
+                let mut v = a.clone();
+                v[k] += delta;
+                let mut n = net.clone();
+                let opts = TensorCreationOptions::new(device.clone()).with_dtype(DType::F64);
+                n.layers[l].a =
+                    n.layers[l].a.clone().map(|_| Tensor::from_data(TensorData::new(v.clone(), dims), opts.clone()));
+                exact_step(&n, &x, &labels, &hw, 0).unwrap().loss
+            };
+            let fd = (loss_at(h) - loss_at(-h)) / (2.0 * h);
+            let g = step.grad_a[l][k];
+            worst = worst.max((fd - g).abs() / (1e-4 + fd.abs().max(g.abs())));
+        }
+    }
+    assert!(worst < 1e-4, "worst relative error of exact dLoss/dA: {worst:e}");
+}
+
+#[test]
+fn variability_makes_reproducible_distinct_instances_and_noise_is_reproducible() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sur = diode_surrogate(tmp.path(), 4);
+    let meta: SurrogateMeta = almost_sim::fsutil::read_json(&sur.join("surrogate.json")).unwrap();
+    let cfg = HardwareConfig { variability: 0.05, read_noise: 0.0, seed: 3, ..Default::default() };
+    let hw = PerturbedHardware::build(std::slice::from_ref(&meta), &[3], &cfg).unwrap();
+    let again = PerturbedHardware::build(std::slice::from_ref(&meta), &[3], &cfg).unwrap();
+    let (x, a) = ([1.5, -0.5, 0.7, 2.0], [0.6, -0.2, 0.4, 0.9]);
+    let ys: Vec<f64> = (0..3).map(|j| hw.respond(0, j, &x, &a).unwrap()[0]).collect();
+    assert!(ys[0] != ys[1] && ys[1] != ys[2], "{ys:?}");
+    assert_eq!(ys, (0..3).map(|j| again.respond(0, j, &x, &a).unwrap()[0]).collect::<Vec<_>>());
+    let nominal = NominalHardware::from_metas(std::slice::from_ref(&meta)).unwrap().respond(0, 0, &x, &a).unwrap()[0];
+    for y in &ys {
+        assert!((y - nominal).abs() < 0.2 * nominal.abs() && (y - nominal).abs() > 0.0);
+    }
+    let noisy =
+        PerturbedHardware::build(std::slice::from_ref(&meta), &[1], &HardwareConfig { read_noise: 0.01, ..cfg })
+            .unwrap();
+    let (n1, n2) = (noisy.respond(0, 0, &x, &a).unwrap()[0], noisy.respond(0, 0, &x, &a).unwrap()[0]);
+    assert_eq!(n1, n2);
+    let err = PerturbedHardware::build(
+        std::slice::from_ref(&meta),
+        &[1],
+        &HardwareConfig { variability: 0.05, vary: vec!["capacitance".into()], ..Default::default() },
+    )
+    .err()
+    .unwrap()
+    .to_string();
+    assert!(err.contains("no constant 'capacitance'"), "{err}");
+}
