@@ -72,3 +72,16 @@ pub fn evaluate(run: &Path, physics: bool, samples: usize, hardware: &almost_net
     almost_sim::fsutil::write_json_atomic(&run.join("physics.json"), &report)?;
     Ok(report.table())
 }
+
+/// Sweeps imperfections of the hardware for a trained run; writes `robustness.json` and
+/// `robustness.svg` into the run folder and returns the table.
+pub fn robustness(run: &Path, samples: usize, sweep: &almost_net::robustness::Sweep) -> Result<String> {
+    let device = burn::tensor::Device::flex();
+    let (cfg, network, metas) = almost_net::load_run(run, burn::tensor::DType::F32, &device)?;
+    let (_, test) = almost_net::images::load(&cfg.data)?;
+    let base = almost_net::HardwareConfig { seed: cfg.hardware.seed, ..Default::default() };
+    let points = almost_net::robustness::sweep(&network, &metas, &test, samples, &base, sweep)?;
+    almost_sim::fsutil::write_json_atomic(&run.join("robustness.json"), &points)?;
+    almost_net::robustness::plot(&run.join("robustness.svg"), &cfg.name, &points)?;
+    Ok(almost_net::robustness::table(&points))
+}

@@ -77,6 +77,25 @@ enum Command {
         #[command(flatten)]
         hardware: HardwareArgs,
     },
+    /// Accuracy of a trained network on imperfect hardware: device-to-device variability,
+    /// read noise and quantised A, each swept on its own; writes robustness.json/.svg.
+    Robustness {
+        /// Run folder made by `almost-train network`.
+        #[arg(long)]
+        run: PathBuf,
+        /// Test images per evaluation.
+        #[arg(long, default_value_t = 500)]
+        samples: usize,
+        /// Relative sigmas of the device constants.
+        #[arg(long, value_delimiter = ',', default_value = "0,0.01,0.02,0.05,0.1")]
+        variability: Vec<f64>,
+        /// Read-noise standard deviations (output units).
+        #[arg(long, value_delimiter = ',', default_value = "0.002,0.005,0.01,0.02,0.05")]
+        read_noise: Vec<f64>,
+        /// Bits of A (0 = unquantised).
+        #[arg(long, value_delimiter = ',', default_value = "8,6,5,4,3,2")]
+        bits: Vec<u32>,
+    },
     /// Benchmarks (figures for the notes; not tests).
     #[command(subcommand)]
     Bench(Bench),
@@ -194,6 +213,10 @@ fn main() -> Result<()> {
                     100.0 * h.test_accuracy
                 );
             }
+        }
+        Command::Robustness { run, samples, variability, read_noise, bits } => {
+            let sweep = almost_net::robustness::Sweep { variability, read_noise, bits };
+            print!("{}", almost_cli::train::robustness(&run, samples, &sweep)?);
         }
         Command::Bench(Bench::Surrogate { devices, fan_in, sizes, target, work }) => {
             almost_cli::bench_surrogate::run(&devices, fan_in, &sizes, target, &work)?;
