@@ -229,13 +229,19 @@ pub fn train(cfg: &NetConfig, run: &Path, options: &TrainOptions) -> Result<Trai
             learning_rate: lr,
             seconds: started.elapsed().as_secs_f64(),
         });
-        bar.println(format!(
+        let line = format!(
             "epoch {epoch:>3}: loss {train_loss:.4}  train {:.2}%  test (surrogate) {:.2}%{}  {:.1} s",
             100.0 * train_accuracy,
             100.0 * test_accuracy,
             test_accuracy_physics.map_or(String::new(), |p| format!("  test (physics) {:.2}%", 100.0 * p)),
             started.elapsed().as_secs_f64()
-        ));
+        );
+        if options.progress && bar.is_hidden() {
+            // no terminal (a log file): the bar is silent, the epoch lines are not
+            eprintln!("{line}");
+        } else {
+            bar.println(line);
+        }
         checkpoint::save(run, epoch, &hash, &network, &optim, &history)?;
         write_csv(&run.join("metrics.csv"), &history)?;
         write_curves(&run.join("curves.svg"), &cfg.name, &history)?;

@@ -166,6 +166,22 @@ enum Bench {
         #[arg(long, default_value = "datasets")]
         work: PathBuf,
     },
+    /// Cost of a training epoch in each mode (surrogate, physics-aware, exact) on one network,
+    /// measured on a subset of the training images and extrapolated to the whole set.
+    Modes {
+        /// Network config.
+        #[arg(long, default_value = "simulations/networks/digits-diode.toml")]
+        config: PathBuf,
+        /// Start from this trained run (optional).
+        #[arg(long)]
+        init: Option<PathBuf>,
+        /// Training images per measurement.
+        #[arg(long, default_value_t = 128)]
+        images: usize,
+        /// Scratch folder for the measurement runs.
+        #[arg(long, default_value = "runs")]
+        work: PathBuf,
+    },
 }
 
 fn main() -> Result<()> {
@@ -220,6 +236,9 @@ fn main() -> Result<()> {
         }
         Command::Bench(Bench::Surrogate { devices, fan_in, sizes, target, work }) => {
             almost_cli::bench_surrogate::run(&devices, fan_in, &sizes, target, &work)?;
+        }
+        Command::Bench(Bench::Modes { config, init, images, work }) => {
+            almost_cli::bench_modes::run(&config, init.as_deref(), images, &work)?;
         }
         Command::Evaluate { run, physics, samples, hardware } => {
             let text = almost_cli::train::evaluate(&run, physics, samples, &hardware.overrides())
