@@ -5,13 +5,24 @@
 //! trained, then run the trained network on the real physics.
 //!
 //! ## Tasks
-//! - **Describe a network**: [`NetConfig`] (TOML) with [`WiringConfig`] per layer (dense,
-//!   local 2-D patches, random sparse) and a fixed summing [`network::Readout`].
+//! - **Describe a network**: [`NetConfig`] (TOML) with a [`WiringConfig`] per layer (dense,
+//!   local 2-D patches, random sparse; optional reference line) and a fixed summing
+//!   [`network::Readout`].
 //! - **Build it**: [`network::build`] loads each layer's surrogate and checks every fan-in and
-//!   width before any data is seen; [`DeviceLayer`] evaluates all its devices in one
+//!   width before any data is seen; a [`DeviceLayer`] evaluates all its devices in one
 //!   surrogate call and keeps A inside its bounds by projection.
 //! - **Data**: [`idx`] reads MNIST-format files with errors, not panics; [`images`] loads a
-//!   folder and splits it with a seed.
+//!   folder and splits it with a seed; [`batch`] makes tensors (with shift augmentation).
+//! - **Train**: [`train()`] (Adam, cosine schedule, data-parallel batches, checkpoints and
+//!   resume, `metrics.csv`, `curves.svg`) in one of three [`Mode`]s; [`modes`] holds the
+//!   physics-aware and exact steps.
+//! - **Run on physics**: [`Hardware`] is what answers for each device instance:
+//!   [`NominalHardware`] (the devices the surrogates were fitted to) or
+//!   [`PerturbedHardware`] (variability, read noise; [`imperfect`] also quantises A);
+//!   [`evaluate()`] reports accuracy on surrogates vs physics and the per-layer gap;
+//!   [`robustness`] sweeps the imperfections.
+//! - **Matrix-valued neurons**: [`matrix`] (matrix exponential, matrix layers, recovery of
+//!   the coefficients of exp(sum a_i A_i)).
 
 pub mod batch;
 pub mod checkpoint;

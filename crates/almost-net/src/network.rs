@@ -11,7 +11,7 @@ use crate::error::{NetError, Result};
 use crate::layer::{DeviceLayer, LayerPlan};
 use crate::wiring::MapShape;
 
-/// The fixed readout: logits[c] = scale * (sum of the outputs of devices c*K .. (c+1)*K).
+/// The fixed readout: `logits[c] = scale * (sum of the outputs of devices c*K .. (c+1)*K)`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Readout {
     /// Classes.

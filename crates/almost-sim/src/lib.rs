@@ -17,7 +17,7 @@
 //!   [`merge()`] joins shards made on several machines.
 //! - **Read**: [`Dataset::load`] validates everything (hash, shapes, NaN) and [`summarize`]
 //!   prints it. `data.npz` opens with `numpy.load`.
-//! - **Measure**: [`bench`] compares the generator's throughput with a bare diffsol loop.
+//! - **Measure**: [`bench`](mod@bench) compares the generator's throughput with a bare diffsol loop.
 
 pub mod bench;
 pub mod config;

@@ -1,7 +1,7 @@
 //! Rows of (index, x, A, y, status) in memory, and their `.npz` form on disk.
 //!
-//! Arrays in the file: `index` [N] uint64 (sample number in the design), `x` [N, n] f64,
-//! `a` [N, m] f64, `y` [N, k] f64 (NaN where the sample failed), `status` [N] uint8
+//! Arrays in the file: `index` `[N]` uint64 (sample number in the design), `x` `[N, n]` f64,
+//! `a` `[N, m]` f64, `y` `[N, k]` f64 (NaN where the sample failed), `status` `[N]` uint8
 //! (0 = ok, else a [`FailureKind`] code). `np.load(path)` opens it directly.
 
 use std::collections::BTreeMap;

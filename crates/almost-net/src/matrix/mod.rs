@@ -1,8 +1,8 @@
 //! Matrix-valued neurons: neurons that map matrices to matrices.
 //!
 //! Neuron j of a [`MatrixLayer`] receives `Z_j = sum_i W_ji X_i` (real weights W, matrices
-//! X_i of side d) and outputs a matrix function of it, by default the exponential [`expm`]
-//! (scaling and squaring, differentiable through burn). [`recover`] solves the seed's inverse
+//! X_i of side d) and outputs a matrix function of it, by default the exponential [`expm()`]
+//! (scaling and squaring, differentiable through burn). [`recover()`] solves the seed's inverse
 //! problem: given generators A_1..A_k and E = exp(sum a_i A_i), find the a_i by gradient
 //! descent.
 //!
