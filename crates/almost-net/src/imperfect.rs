@@ -3,6 +3,9 @@
 //! - **Variability**: every device instance of the network gets its own physical constants,
 //!   each multiplied by `1 + sigma z` with z standard normal (clipped to +-3), drawn from a
 //!   seed and the instance's (layer, device) position, so the same "chip" is rebuilt each run.
+//! - **Conductance mismatch**: every parameter of every instance is realised with its own
+//!   relative error, `A_eff = A (1 + mismatch z)` (z standard normal, clipped to +-3, fixed
+//!   per instance): the programming error of each synaptic conductance.
 //! - **Read noise**: Gaussian noise of standard deviation `read_noise` (output units) added to
 //!   every device output; the noise is a function of the seed, the instance and its inputs,
 //!   so evaluations are reproducible.
@@ -33,6 +36,8 @@ pub struct HardwareConfig {
     /// Constants that vary (empty = the device kind's defaults, e.g. c, g_max, i_s for the
     /// diode node).
     pub vary: Vec<String>,
+    /// Relative standard deviation of each realised parameter A (conductance mismatch).
+    pub mismatch: f64,
     /// Standard deviation of additive read noise on every device output.
     pub read_noise: f64,
     /// Quantise A to this many bits within its bounds (0 = no quantisation).
@@ -44,13 +49,17 @@ pub struct HardwareConfig {
 impl HardwareConfig {
     /// Whether the hardware is the nominal device everywhere.
     pub fn is_nominal(&self) -> bool {
-        self.variability == 0.0 && self.read_noise == 0.0 && self.bits == 0
+        self.variability == 0.0 && self.mismatch == 0.0 && self.read_noise == 0.0 && self.bits == 0
     }
 
     /// Checks the values.
     pub fn validate(&self, origin: &str) -> Result<()> {
-        if !((0.0..0.33).contains(&self.variability) && self.read_noise >= 0.0 && self.read_noise.is_finite()) {
-            return Err(NetError::config(origin, "hardware.variability must lie in [0, 0.33) and read_noise be >= 0"));
+        let sigma_ok = (0.0..0.33).contains(&self.variability) && (0.0..0.33).contains(&self.mismatch);
+        if !(sigma_ok && self.read_noise >= 0.0 && self.read_noise.is_finite()) {
+            return Err(NetError::config(
+                origin,
+                "hardware.variability and hardware.mismatch must lie in [0, 0.33) and read_noise be >= 0",
+            ));
         }
         if self.bits > 24 {
             return Err(NetError::config(origin, format!("hardware.bits = {} must be at most 24", self.bits)));
@@ -64,6 +73,8 @@ impl HardwareConfig {
 pub struct HardwareOverrides {
     /// Variability.
     pub variability: Option<f64>,
+    /// Conductance mismatch.
+    pub mismatch: Option<f64>,
     /// Read noise.
     pub read_noise: Option<f64>,
     /// Bits of A.
@@ -78,6 +89,7 @@ impl HardwareOverrides {
         HardwareConfig {
             variability: self.variability.unwrap_or(base.variability),
             vary: base.vary.clone(),
+            mismatch: self.mismatch.unwrap_or(base.mismatch),
             read_noise: self.read_noise.unwrap_or(base.read_noise),
             bits: self.bits.unwrap_or(base.bits),
             seed: self.seed.unwrap_or(base.seed),
@@ -123,6 +135,8 @@ pub struct PerturbedHardware {
     pub instances: Vec<Vec<Arc<dyn DeviceModel>>>,
     /// Read-noise standard deviation.
     pub read_noise: f64,
+    /// Conductance-mismatch standard deviation.
+    pub mismatch: f64,
     /// Seed.
     pub seed: u64,
 }
@@ -176,7 +190,16 @@ impl PerturbedHardware {
             }
             instances.push(layer);
         }
-        Ok(Self { instances, read_noise: cfg.read_noise, seed: cfg.seed })
+        Ok(Self { instances, read_noise: cfg.read_noise, mismatch: cfg.mismatch, seed: cfg.seed })
+    }
+
+    /// The factors (1 + mismatch z_k) of the parameters of one instance.
+    fn mismatch_factors(&self, layer: usize, device: usize, n_a: usize) -> Vec<f64> {
+        if self.mismatch == 0.0 {
+            return vec![1.0; n_a];
+        }
+        let mut rng = ChaCha8Rng::seed_from_u64(mix(self.seed ^ 0x5151) ^ mix((layer as u64) << 32 | device as u64));
+        (0..n_a).map(|_| 1.0 + self.mismatch * standard_normal(&mut rng).clamp(-3.0, 3.0)).collect()
     }
 
     fn noise(&self, layer: usize, device: usize, x: &[f64], k: usize) -> f64 {
@@ -194,7 +217,9 @@ impl PerturbedHardware {
 
 impl Hardware for PerturbedHardware {
     fn respond(&self, layer: usize, device: usize, x: &[f64], a: &[f64]) -> almost_sim::Result<Vec<f64>> {
-        let mut y = almost_sim::respond_guarded(self.instances[layer][device].as_ref(), x, a)?;
+        let f = self.mismatch_factors(layer, device, a.len());
+        let a_eff: Vec<f64> = a.iter().zip(&f).map(|(a, f)| a * f).collect();
+        let mut y = almost_sim::respond_guarded(self.instances[layer][device].as_ref(), x, &a_eff)?;
         for (k, v) in y.iter_mut().enumerate() {
             *v += self.noise(layer, device, x, k);
         }
@@ -202,10 +227,16 @@ impl Hardware for PerturbedHardware {
     }
 
     fn jacobian(&self, layer: usize, device: usize, x: &[f64], a: &[f64]) -> Option<almost_sim::Result<Jacobian>> {
-        self.instances[layer][device].sensitivities(x, a).map(|r| {
+        let f = self.mismatch_factors(layer, device, a.len());
+        let a_eff: Vec<f64> = a.iter().zip(&f).map(|(a, f)| a * f).collect();
+        self.instances[layer][device].sensitivities(x, &a_eff).map(|r| {
             r.map(|mut j| {
                 for (k, v) in j.y.iter_mut().enumerate() {
                     *v += self.noise(layer, device, x, k);
+                }
+                // chain rule through A_eff = A f
+                for row in &mut j.dy_da {
+                    row.iter_mut().zip(&f).for_each(|(d, f)| *d *= f);
                 }
                 j
             })

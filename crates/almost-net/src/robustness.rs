@@ -1,5 +1,6 @@
 //! Accuracy of a trained network on imperfect hardware: sweeps of device-to-device
-//! variability, read noise and the bits of A, one factor at a time, as a table and an SVG.
+//! variability, conductance mismatch, read noise and the bits of A, one factor at a time,
+//! as a table and an SVG.
 
 use std::path::Path;
 
@@ -19,7 +20,7 @@ use crate::train::hardware_for;
 /// One point of a sweep.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RobustnessPoint {
-    /// `variability`, `read-noise` or `bits`.
+    /// `variability`, `mismatch`, `read-noise` or `bits`.
     pub factor: String,
     /// Its value (bits: 0 = unquantised).
     pub value: f64,
@@ -32,6 +33,8 @@ pub struct RobustnessPoint {
 pub struct Sweep {
     /// Relative sigmas of the device constants.
     pub variability: Vec<f64>,
+    /// Relative sigmas of the realised parameters (conductance mismatch).
+    pub mismatch: Vec<f64>,
     /// Read-noise standard deviations.
     pub read_noise: Vec<f64>,
     /// Bits of A.
@@ -51,6 +54,9 @@ pub fn sweep(
     let mut configs: Vec<(String, f64, HardwareConfig)> = Vec::new();
     for &v in &sweep.variability {
         configs.push(("variability".into(), v, HardwareConfig { variability: v, ..base.clone() }));
+    }
+    for &v in &sweep.mismatch {
+        configs.push(("mismatch".into(), v, HardwareConfig { mismatch: v, ..base.clone() }));
     }
     for &v in &sweep.read_noise {
         configs.push(("read-noise".into(), v, HardwareConfig { read_noise: v, ..base.clone() }));
@@ -81,12 +87,12 @@ pub fn table(points: &[RobustnessPoint]) -> String {
 /// The sweep as an SVG: one panel per factor.
 pub fn plot(path: &Path, title: &str, points: &[RobustnessPoint]) -> Result<()> {
     let err = |e: &dyn std::fmt::Display| NetError::BadRun { path: path.into(), message: format!("cannot draw: {e}") };
-    let factors = ["variability", "read-noise", "bits"];
+    let factors = ["variability", "mismatch", "read-noise", "bits"];
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (1200, 400)).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg, (1600, 400)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| err(&e))?;
-        let panels = root.split_evenly((1, 3));
+        let panels = root.split_evenly((1, 4));
         for (panel, factor) in panels.iter().zip(factors) {
             let pts: Vec<(f64, f64)> = points
                 .iter()
@@ -108,6 +114,7 @@ pub fn plot(path: &Path, title: &str, points: &[RobustnessPoint]) -> Result<()> 
                 .map_err(|e| err(&e))?;
             let desc = match factor {
                 "variability" => "relative sigma of c, g_max, i_s",
+                "mismatch" => "relative sigma of each realised A",
                 "read-noise" => "output noise sigma",
                 _ => "bits of A (24 = unquantised)",
             };

@@ -257,7 +257,7 @@ pub fn hardware_for(
     network: &DeviceNetwork,
     cfg: &HardwareConfig,
 ) -> Result<Box<dyn Hardware>> {
-    if cfg.variability == 0.0 && cfg.read_noise == 0.0 {
+    if cfg.variability == 0.0 && cfg.mismatch == 0.0 && cfg.read_noise == 0.0 {
         return Ok(Box::new(NominalHardware::from_metas(metas)?));
     }
     let devices: Vec<usize> = network.layers.iter().map(|l| l.devices()).collect();

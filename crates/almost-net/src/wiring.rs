@@ -50,7 +50,8 @@ pub enum WiringConfig {
         devices: usize,
     },
     /// Local 2-D patches: at every `stride`-th position a `kernel x kernel` window over all
-    /// upstream channels, seen by `channels` devices: fan-in = kernel^2 * upstream channels.
+    /// upstream channels, seen by `channels` devices: fan-in = kernel^2 * upstream channels,
+    /// or, with `fan_in`, a random subset of that many window signals per device.
     Patches {
         /// Window side.
         kernel: usize,
@@ -58,6 +59,12 @@ pub enum WiringConfig {
         stride: usize,
         /// Devices per window position.
         channels: usize,
+        /// Each device reads this many distinct signals drawn from its window (default: all).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        fan_in: Option<usize>,
+        /// Seed of those draws.
+        #[serde(default)]
+        seed: u64,
     },
     /// Every device sees `fan_in` distinct upstream signals drawn at random.
     Random {
@@ -100,7 +107,7 @@ impl WiringConfig {
                 let indices = (0..devices).flat_map(|_| 0..n_up).collect();
                 Ok(Wiring { indices, fan_in: n_up, output: MapShape::flat(devices) })
             }
-            Self::Patches { kernel, stride, channels } => {
+            Self::Patches { kernel, stride, channels, fan_in: subset, seed } => {
                 if kernel == 0 || stride == 0 || channels == 0 {
                     return Err(NetError::dimension(layer, "patches need kernel, stride and channels of at least 1"));
                 }
@@ -115,6 +122,15 @@ impl WiringConfig {
                 }
                 let out_h = (upstream.height - kernel) / stride + 1;
                 let out_w = (upstream.width - kernel) / stride + 1;
+                let window_len = kernel * kernel * upstream.channels;
+                let fan_in = subset.unwrap_or(window_len);
+                if fan_in == 0 || fan_in > window_len {
+                    return Err(NetError::dimension(
+                        layer,
+                        format!("patches: fan_in = {fan_in} but a window holds {window_len} signals"),
+                    ));
+                }
+                let mut rng = ChaCha8Rng::seed_from_u64(seed);
                 let mut indices = Vec::new();
                 for r in 0..out_h {
                     for c in 0..out_w {
@@ -126,11 +142,16 @@ impl WiringConfig {
                             })
                             .collect();
                         for _ in 0..channels {
-                            indices.extend_from_slice(&window);
+                            if fan_in == window_len {
+                                indices.extend_from_slice(&window);
+                            } else {
+                                let mut pick = sample(&mut rng, window_len, fan_in).into_vec();
+                                pick.sort_unstable();
+                                indices.extend(pick.into_iter().map(|i| window[i]));
+                            }
                         }
                     }
                 }
-                let fan_in = kernel * kernel * upstream.channels;
                 Ok(Wiring { indices, fan_in, output: MapShape { height: out_h, width: out_w, channels } })
             }
             Self::Random { devices, fan_in, seed } => {
@@ -155,7 +176,8 @@ mod tests {
     #[test]
     fn patches_cover_windows_over_all_channels() {
         let up = MapShape { height: 4, width: 4, channels: 2 };
-        let w = WiringConfig::Patches { kernel: 2, stride: 2, channels: 3 }.resolve(up, 0).unwrap();
+        let w =
+            WiringConfig::Patches { kernel: 2, stride: 2, channels: 3, fan_in: None, seed: 0 }.resolve(up, 0).unwrap();
         assert_eq!(w.fan_in, 8);
         assert_eq!(w.output, MapShape { height: 2, width: 2, channels: 3 });
         // device 0 (top-left window) reads rows 0-1, cols 0-1, both channels
@@ -163,6 +185,18 @@ mod tests {
         // the three devices of a position share the window
         assert_eq!(&w.indices[..8], &w.indices[8..16]);
         assert_eq!(w.indices.len(), 12 * 8);
+        // a random subset of each window
+        let w = WiringConfig::Patches { kernel: 2, stride: 2, channels: 3, fan_in: Some(5), seed: 1 }
+            .resolve(up, 0)
+            .unwrap();
+        assert_eq!(w.fan_in, 5);
+        let window = [0, 1, 2, 3, 8, 9, 10, 11];
+        assert!(w.indices[..5].iter().all(|i| window.contains(i)));
+        assert_ne!(&w.indices[..5], &w.indices[5..10], "devices of one position draw different subsets");
+        let err = WiringConfig::Patches { kernel: 2, stride: 2, channels: 1, fan_in: Some(9), seed: 1 }
+            .resolve(up, 3)
+            .unwrap_err();
+        assert!(err.to_string().contains("window holds 8"));
     }
 
     #[test]
@@ -178,8 +212,9 @@ mod tests {
         }
         let err = WiringConfig::Random { devices: 5, fan_in: 11, seed: 9 }.resolve(up, 2).unwrap_err().to_string();
         assert!(err.contains("layer 2") && err.contains("fan-in 11 over 10"), "{err}");
-        let err =
-            WiringConfig::Patches { kernel: 5, stride: 1, channels: 1 }.resolve(MapShape::flat(3), 0).unwrap_err();
+        let err = WiringConfig::Patches { kernel: 5, stride: 1, channels: 1, fan_in: None, seed: 0 }
+            .resolve(MapShape::flat(3), 0)
+            .unwrap_err();
         assert!(err.to_string().contains("does not fit"));
         assert_eq!(WiringConfig::Dense { devices: 2 }.resolve(up, 0).unwrap().fan_in, 10);
     }

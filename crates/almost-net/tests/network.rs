@@ -107,7 +107,7 @@ fn dimension_mismatches_are_errors_before_any_data() {
     let tmp = tempfile::tempdir().unwrap();
     let sur = common::analytic_surrogate(tmp.path(), 4);
     let mut cfg: NetConfig = common::net_config(tmp.path(), &sur);
-    cfg.layers[0].wiring = WiringConfig::Patches { kernel: 3, stride: 1, channels: 1 };
+    cfg.layers[0].wiring = WiringConfig::Patches { kernel: 3, stride: 1, channels: 1, fan_in: None, seed: 0 };
     let err = build(&cfg, input(), DType::F32, &Device::flex()).err().unwrap().to_string();
     assert!(err.contains("layer 0") && err.contains("delivers 9 inputs") && err.contains("fan-in 4"), "{err}");
     let mut cfg: NetConfig = common::net_config(tmp.path(), &sur);

@@ -89,6 +89,9 @@ enum Command {
         /// Relative sigmas of the device constants.
         #[arg(long, value_delimiter = ',', default_value = "0,0.01,0.02,0.05,0.1")]
         variability: Vec<f64>,
+        /// Relative sigmas of the realised parameters A (conductance mismatch).
+        #[arg(long, value_delimiter = ',', default_value = "0.02,0.05,0.1,0.2,0.3")]
+        mismatch: Vec<f64>,
         /// Read-noise standard deviations (output units).
         #[arg(long, value_delimiter = ',', default_value = "0.002,0.005,0.01,0.02,0.05")]
         read_noise: Vec<f64>,
@@ -123,6 +126,9 @@ struct HardwareArgs {
     /// Device-to-device variability: relative sigma of the device constants (e.g. 0.05).
     #[arg(long)]
     variability: Option<f64>,
+    /// Conductance mismatch: relative sigma of every realised parameter A (e.g. 0.1).
+    #[arg(long)]
+    mismatch: Option<f64>,
     /// Read noise: standard deviation added to every device output (output units).
     #[arg(long)]
     read_noise: Option<f64>,
@@ -138,6 +144,7 @@ impl HardwareArgs {
     fn overrides(&self) -> almost_net::HardwareOverrides {
         almost_net::HardwareOverrides {
             variability: self.variability,
+            mismatch: self.mismatch,
             read_noise: self.read_noise,
             bits: self.bits,
             seed: self.hardware_seed,
@@ -230,8 +237,8 @@ fn main() -> Result<()> {
                 );
             }
         }
-        Command::Robustness { run, samples, variability, read_noise, bits } => {
-            let sweep = almost_net::robustness::Sweep { variability, read_noise, bits };
+        Command::Robustness { run, samples, variability, mismatch, read_noise, bits } => {
+            let sweep = almost_net::robustness::Sweep { variability, mismatch, read_noise, bits };
             print!("{}", almost_cli::train::robustness(&run, samples, &sweep)?);
         }
         Command::Bench(Bench::Surrogate { devices, fan_in, sizes, target, work }) => {

@@ -68,7 +68,7 @@ pub fn net_config(data: &Path, surrogate: &Path) -> NetConfig {
         layers: vec![
             LayerConfig {
                 surrogate: surrogate.into(),
-                wiring: WiringConfig::Patches { kernel: 2, stride: 2, channels: 2 },
+                wiring: WiringConfig::Patches { kernel: 2, stride: 2, channels: 2, fan_in: None, seed: 0 },
                 output: 0,
                 init_fraction: 0.5,
                 reference: false,
