@@ -27,7 +27,7 @@ pub fn run(config: &Path, init: Option<&Path>, images: usize, work: &Path) -> Re
         cfg.training.train_images = images;
         cfg.training.eval_images = 1;
         cfg.training.init = init.map(Path::to_path_buf);
-        let run = work.join(format!("bench-mode-{mode:?}").to_lowercase());
+        let run = work.join(format!("bench-mode-{mode}"));
         let _ = std::fs::remove_dir_all(&run);
         let t = Instant::now();
         let trained = train(&cfg, &run, &TrainOptions { progress: true, stop_after: None })?;
@@ -35,7 +35,7 @@ pub fn run(config: &Path, init: Option<&Path>, images: usize, work: &Path) -> Re
         let seconds = trained.history.last().map_or(t.elapsed().as_secs_f64(), |h| h.seconds);
         println!(
             "{:<14} {:>8} {:>10.2} {:>14.2} {:>16.0}",
-            format!("{mode:?}").to_lowercase(),
+            mode.to_string(),
             images,
             seconds,
             1e3 * seconds / images as f64,

@@ -100,6 +100,16 @@ pub enum Mode {
     Exact,
 }
 
+impl std::fmt::Display for Mode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Surrogate => "surrogate",
+            Self::PhysicsAware => "physics-aware",
+            Self::Exact => "exact",
+        })
+    }
+}
+
 impl std::str::FromStr for Mode {
     type Err = String;
 

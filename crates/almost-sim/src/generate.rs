@@ -13,7 +13,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 
 use crate::config::{Job, Plan};
-use crate::dataset::{FailureRecord, Layout, Manifest, ShardReport, finalize, write_shard};
+use crate::dataset::{FailureRecord, Layout, Manifest, ShardCache, ShardReport, finalize_with, write_shard};
 use crate::error::{FailureKind, Result, SimError};
 use crate::fsutil::{read_json, write_json_atomic};
 use crate::model::{DeviceModel, respond_guarded};
@@ -91,14 +91,16 @@ pub fn generate(job: &Job, dir: &Path, options: &GenerateOptions) -> Result<Gene
         .build()
         .map_err(|e| SimError::config("--threads", e.to_string()))?;
     // shards are written by a second thread while the pool solves the next shard
-    std::thread::scope(|scope| -> Result<()> {
+    let written = std::thread::scope(|scope| -> Result<ShardCache> {
         let (send, receive) = std::sync::mpsc::sync_channel::<(u64, Table, ShardReport)>(1);
         let layout = &layout;
-        let writer = scope.spawn(move || -> Result<()> {
+        let writer = scope.spawn(move || -> Result<ShardCache> {
+            let mut written = ShardCache::new();
             for (s, table, report) in receive {
                 write_shard(&layout.shard(s), &table, &report)?;
+                written.insert(s, (table, report));
             }
-            Ok(())
+            Ok(written)
         });
         for &s in &todo {
             let shard_start = Instant::now();
@@ -119,7 +121,8 @@ pub fn generate(job: &Job, dir: &Path, options: &GenerateOptions) -> Result<Gene
     })?;
     bar.finish_and_clear();
     let complete = (0..job.plan.n_shards()).all(|s| layout.shard(s).exists());
-    let manifest = if complete { Some(finalize(dir, &job.plan)?) } else { None };
+    // the shards of this run are still in memory: only resumed ones are read back
+    let manifest = if complete { Some(finalize_with(dir, &job.plan, written)?) } else { None };
     Ok(GenerateOutcome {
         shards_generated: todo.len() as u64,
         shards_skipped: skipped,

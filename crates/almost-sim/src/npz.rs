@@ -11,7 +11,7 @@ use std::path::Path;
 use zip::write::SimpleFileOptions;
 
 use crate::error::{Result, SimError};
-use crate::fsutil::write_atomic_with;
+use crate::fsutil::write_atomic;
 
 /// The element data of an array.
 #[derive(Clone, Debug, PartialEq)]
@@ -156,27 +156,31 @@ fn dict_value<'a>(header: &'a str, key: &str) -> Option<&'a str> {
 
 /// Writes named arrays as an uncompressed `.npz`, atomically.
 pub fn write_npz(path: &Path, arrays: &[(&str, &NpyArray)]) -> Result<()> {
-    write_npz_with(path, arrays, &[])
+    write_npz_with(path, arrays, &[]).map(|_| ())
 }
 
 /// Like [`write_npz`], plus raw `extras` entries (e.g. a JSON report) stored under their names.
-pub fn write_npz_with(path: &Path, arrays: &[(&str, &NpyArray)], extras: &[(&str, &[u8])]) -> Result<()> {
-    write_atomic_with(path, |file| {
-        let mut zip = zip::ZipWriter::new(file);
-        let options = SimpleFileOptions::default()
-            .compression_method(zip::CompressionMethod::Stored)
-            .large_file(arrays.iter().any(|(_, a)| a.len() * 8 > u32::MAX as usize / 2));
-        for (name, array) in arrays {
-            zip.start_file(format!("{name}.npy"), options).map_err(std::io::Error::other)?;
-            zip.write_all(&array.to_npy())?;
-        }
-        for (name, bytes) in extras {
-            zip.start_file(*name, options).map_err(std::io::Error::other)?;
-            zip.write_all(bytes)?;
-        }
-        let file = zip.finish().map_err(std::io::Error::other)?;
-        file.flush()
-    })
+pub fn write_npz_with(path: &Path, arrays: &[(&str, &NpyArray)], extras: &[(&str, &[u8])]) -> Result<Vec<u8>> {
+    let bytes = encode_npz(arrays, extras).map_err(|e| SimError::io(path, e))?;
+    write_atomic(path, &bytes)?;
+    Ok(bytes)
+}
+
+/// The bytes of an uncompressed `.npz` holding `arrays` and raw `extras` entries.
+pub fn encode_npz(arrays: &[(&str, &NpyArray)], extras: &[(&str, &[u8])]) -> std::io::Result<Vec<u8>> {
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Stored)
+        .large_file(arrays.iter().any(|(_, a)| a.len() * 8 > u32::MAX as usize / 2));
+    for (name, array) in arrays {
+        zip.start_file(format!("{name}.npy"), options).map_err(std::io::Error::other)?;
+        zip.write_all(&array.to_npy())?;
+    }
+    for (name, bytes) in extras {
+        zip.start_file(*name, options).map_err(std::io::Error::other)?;
+        zip.write_all(bytes)?;
+    }
+    Ok(zip.finish().map_err(std::io::Error::other)?.into_inner())
 }
 
 /// Reads every array of an `.npz` (stored or deflated), keyed by name without `.npy`.

@@ -88,13 +88,13 @@ impl Table {
         (0..self.len()).filter(|&i| self.status[i] == 0).collect()
     }
 
-    /// Writes the table as `.npz`, atomically.
-    pub fn write(&self, path: &Path) -> Result<()> {
+    /// Writes the table as `.npz`, atomically; returns the bytes written.
+    pub fn write(&self, path: &Path) -> Result<Vec<u8>> {
         self.write_with(path, &[])
     }
 
-    /// Writes the table as `.npz` with extra raw entries, atomically.
-    pub fn write_with(&self, path: &Path, extras: &[(&str, &[u8])]) -> Result<()> {
+    /// Writes the table as `.npz` with extra raw entries, atomically; returns the bytes written.
+    pub fn write_with(&self, path: &Path, extras: &[(&str, &[u8])]) -> Result<Vec<u8>> {
         let n = self.len();
         let index = NpyArray { shape: vec![n], data: NpyData::U64(self.index.clone()) };
         let x = NpyArray::f64_2d(n, self.nx, self.x.clone());
