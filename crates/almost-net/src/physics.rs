@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use burn::tensor::{DType, Device, Tensor, TensorCreationOptions, TensorData};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::ProgressBar;
 use serde::{Deserialize, Serialize};
 
 use almost_surrogate::SurrogateMeta;
@@ -187,14 +187,9 @@ pub fn evaluate(
 }
 
 fn solve_bar(total: u64, show: bool) -> ProgressBar {
-    if !show {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
-    if let Ok(s) =
-        ProgressStyle::with_template("physics {bar:30} {pos}/{len} device solves {per_sec} [{elapsed}<{eta}]")
-    {
-        bar.set_style(s);
-    }
-    bar
+    almost_sim::generate::styled_bar(
+        total,
+        show,
+        "physics {bar:30} {pos}/{len} device solves {per_sec} [{elapsed}<{eta}]",
+    )
 }

@@ -8,7 +8,7 @@ use burn::module::Module;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::activation::log_softmax;
 use burn::tensor::{DType, Device, Int, Tensor};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::ProgressBar;
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
@@ -128,14 +128,7 @@ pub fn accuracy(network: &DeviceNetwork, set: &ImageSet, limit: usize, dtype: DT
 }
 
 fn progress(total: u64, show: bool) -> ProgressBar {
-    if !show {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
-    if let Ok(s) = ProgressStyle::with_template("{bar:30} epoch {msg} [{elapsed}<{eta}]") {
-        bar.set_style(s);
-    }
-    bar
+    almost_sim::generate::styled_bar(total, show, "{bar:30} epoch {msg} [{elapsed}<{eta}]")
 }
 
 /// Trains the network of `cfg` into `run` (resuming from its checkpoint if there is one).

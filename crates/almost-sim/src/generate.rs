@@ -199,13 +199,17 @@ pub fn respond_many(device: &dyn DeviceModel, xs: &[Vec<f64>], as_: &[Vec<f64>])
 
 /// A progress bar on stderr with rate and ETA (hidden when `show` is false).
 pub fn progress_bar(total: u64, show: bool) -> ProgressBar {
+    styled_bar(total, show, "{bar:40} {pos}/{len} samples  {per_sec}  elapsed {elapsed}  eta {eta}")
+}
+
+/// A progress bar on stderr with an indicatif `template` (hidden when `show` is false, and
+/// silent when stderr is not a terminal). Shared by every long job of the workspace.
+pub fn styled_bar(total: u64, show: bool, template: &str) -> ProgressBar {
     if !show {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
-    if let Ok(style) =
-        ProgressStyle::with_template("{bar:40} {pos}/{len} samples  {per_sec}  elapsed {elapsed}  eta {eta}")
-    {
+    if let Ok(style) = ProgressStyle::with_template(template) {
         bar.set_style(style);
     }
     bar

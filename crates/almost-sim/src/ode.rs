@@ -3,13 +3,11 @@
 //! The parameter vector handed to every callback is `p = [x_0..x_{n-1}, A_0..A_{m-1}]`, so
 //! that diffsol's forward sensitivities with respect to `p` give dy/dx and dy/dA at once.
 
-use std::time::Instant;
-
 use diffsol::{NalgebraLU, NalgebraMat, OdeBuilder, OdeEquations, OdeSolverMethod, OdeSolverStopReason, Vector};
 
 use crate::error::{Result, SimError};
 use crate::model::{DeviceModel, Jacobian};
-use crate::solver::{SolverMethod, SolverSettings};
+use crate::solver::{SolverMethod, SolverSettings, StepGuard};
 use crate::spec::DeviceSpec;
 
 type M = NalgebraMat<f64>;
@@ -179,8 +177,7 @@ where
     Eqn: OdeEquations<T = f64> + 'a,
     S: OdeSolverMethod<'a, Eqn>,
 {
-    let start = Instant::now();
-    let mut steps = 0usize;
+    let mut guard = StepGuard::new(settings);
     let mut out = Vec::with_capacity(times.len());
     for &t_stop in times {
         solver
@@ -190,18 +187,8 @@ where
             let reason =
                 solver.step().map_err(|e| SimError::Solver { time: solver.state().t, message: e.to_string() })?;
             if guarded {
-                steps += 1;
                 let state = solver.state();
-                if !(0..state.y.len()).all(|i| state.y.get_index(i).is_finite()) {
-                    return Err(SimError::NonFinite { what: "state".into(), time: state.t });
-                }
-                if steps > settings.max_steps {
-                    return Err(SimError::StepBudget { max_steps: settings.max_steps, time: state.t });
-                }
-                // reading the clock costs as much as a cheap step: look every 16 steps
-                if steps.is_multiple_of(16) && start.elapsed().as_secs_f64() > settings.max_seconds {
-                    return Err(SimError::TimeBudget { max_seconds: settings.max_seconds, time: state.t });
-                }
+                guard.step(state.t, (0..state.y.len()).all(|i| state.y.get_index(i).is_finite()), "state")?;
             }
             if matches!(reason, OdeSolverStopReason::TstopReached) {
                 break;

@@ -2,8 +2,6 @@
 //! alongside the state by diffsol (`*_sens` solvers), with the same step guards as a plain
 //! solve.
 
-use std::time::Instant;
-
 use diffsol::{
     NalgebraLU, NalgebraMat, OdeBuilder, OdeEquationsImplicitSens, OdeSolverStopReason, SensitivitiesOdeSolverMethod,
     Vector, VectorView,
@@ -12,7 +10,7 @@ use diffsol::{
 use crate::error::{Result, SimError};
 use crate::model::Jacobian;
 use crate::ode::OdeSystem;
-use crate::solver::{SolverMethod, SolverSettings};
+use crate::solver::{SolverMethod, SolverSettings, StepGuard};
 
 type M = NalgebraMat<f64>;
 
@@ -65,8 +63,7 @@ where
     Eqn: OdeEquationsImplicitSens<T = f64> + 'a,
     S: SensitivitiesOdeSolverMethod<'a, Eqn>,
 {
-    let start = Instant::now();
-    let mut steps = 0usize;
+    let mut guard = StepGuard::new(settings);
     let (mut states, mut sens) = (Vec::new(), Vec::new());
     for &t_stop in times {
         solver
@@ -75,19 +72,10 @@ where
         loop {
             let reason =
                 solver.step().map_err(|e| SimError::Solver { time: solver.state().t, message: e.to_string() })?;
-            steps += 1;
             let st = solver.state();
-            if !(0..st.y.len()).all(|i| st.y.get_index(i).is_finite())
-                || !st.s.clone_as_vec().iter().all(|v| v.is_finite())
-            {
-                return Err(SimError::NonFinite { what: "state or sensitivity".into(), time: st.t });
-            }
-            if steps > settings.max_steps {
-                return Err(SimError::StepBudget { max_steps: settings.max_steps, time: st.t });
-            }
-            if steps.is_multiple_of(16) && start.elapsed().as_secs_f64() > settings.max_seconds {
-                return Err(SimError::TimeBudget { max_seconds: settings.max_seconds, time: st.t });
-            }
+            let finite = (0..st.y.len()).all(|i| st.y.get_index(i).is_finite())
+                && st.s.clone_as_vec().iter().all(|v| v.is_finite());
+            guard.step(st.t, finite, "state or sensitivity")?;
             if matches!(reason, OdeSolverStopReason::TstopReached) {
                 break;
             }

@@ -72,6 +72,36 @@ impl SolverSettings {
     }
 }
 
+/// The per-sample budget, checked after every accepted step (diffsol has no limit of its own).
+pub struct StepGuard<'a> {
+    settings: &'a SolverSettings,
+    start: std::time::Instant,
+    steps: usize,
+}
+
+impl<'a> StepGuard<'a> {
+    /// Starts the clock.
+    pub fn new(settings: &'a SolverSettings) -> Self {
+        Self { settings, start: std::time::Instant::now(), steps: 0 }
+    }
+
+    /// Counts one step at time `t`; `finite` says whether the new state is finite.
+    pub fn step(&mut self, t: f64, finite: bool, what: &str) -> Result<()> {
+        self.steps += 1;
+        if !finite {
+            return Err(SimError::NonFinite { what: what.into(), time: t });
+        }
+        if self.steps > self.settings.max_steps {
+            return Err(SimError::StepBudget { max_steps: self.settings.max_steps, time: t });
+        }
+        // reading the clock costs as much as a cheap step: look every 16 steps
+        if self.steps.is_multiple_of(16) && self.start.elapsed().as_secs_f64() > self.settings.max_seconds {
+            return Err(SimError::TimeBudget { max_seconds: self.settings.max_seconds, time: t });
+        }
+        Ok(())
+    }
+}
+
 /// Optional overrides of a device's default solver settings (the `[solver]` config table).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -7,7 +7,7 @@ use almost_sim::{Dataset, DeviceModel};
 use burn::module::Module;
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::{Device, Int, Tensor, TensorData};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::ProgressBar;
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
@@ -203,14 +203,7 @@ fn per_output_mse(model: &Surrogate, val: &Normed) -> Vec<f64> {
 }
 
 fn epoch_bar(epochs: u64, show: bool) -> ProgressBar {
-    if !show {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::with_draw_target(Some(epochs), ProgressDrawTarget::stderr());
-    if let Ok(style) = ProgressStyle::with_template("fitting {bar:30} epoch {pos}/{len}  {msg}  [{elapsed}]") {
-        bar.set_style(style);
-    }
-    bar
+    almost_sim::generate::styled_bar(epochs, show, "fitting {bar:30} epoch {pos}/{len}  {msg}  [{elapsed}]")
 }
 
 /// Rebuilds the device a dataset was made with (for gradient checks and refinement), checking
