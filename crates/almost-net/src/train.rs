@@ -142,7 +142,6 @@ pub fn train(cfg: &NetConfig, run: &Path, options: &TrainOptions) -> Result<Trai
     let input = MapShape { height: train_set.rows, width: train_set.cols, channels: 1 };
     let (mut network, metas) = build(cfg, input, dtype, &device)?;
     std::fs::create_dir_all(run).map_err(|e| NetError::io(run, e))?;
-    write_json_atomic(&run.join("config.json"), cfg)?;
     let hash = cfg.hash();
     let mut optim: ModuleOptimizer = AdamConfig::new().init();
     let mut history = Vec::new();
@@ -157,6 +156,8 @@ pub fn train(cfg: &NetConfig, run: &Path, options: &TrainOptions) -> Result<Trai
     } else if let Some(init) = &t.init {
         network = crate::run::load_a_from(init, network)?;
     }
+    // written only after the checkpoint (if any) was accepted: a refused resume leaves the run as it was
+    write_json_atomic(&run.join("config.json"), cfg)?;
     let physics = t.mode != Mode::Surrogate || t.physics_eval_images > 0;
     let hardware = if physics { Some(hardware_for(&metas, &network, &cfg.hardware)?) } else { None };
     let bits = cfg.hardware.bits;

@@ -10,7 +10,7 @@ use almost_net::hardware::{Hardware, LayerCall, NominalHardware};
 use almost_net::imperfect::{HardwareConfig, PerturbedHardware};
 use almost_net::modes::{exact_step, physics_aware_step};
 use almost_net::train::data_parallel_step;
-use almost_net::wiring::{MapShape, WiringConfig};
+use almost_net::wiring::WiringConfig;
 use almost_net::{DeviceNetwork, build, images};
 use almost_sim::solver::SolverOverrides;
 use almost_sim::{Dataset, DeviceModel, GenerateConfig, GenerateOptions, Jacobian, generate};
@@ -19,9 +19,7 @@ use almost_surrogate::{Activation, Architecture, FitConfig, SurrogateMeta, fit, 
 use burn::module::Module;
 use burn::tensor::{DType, Device, Tensor, TensorCreationOptions, TensorData};
 
-fn input() -> MapShape {
-    MapShape { height: 8, width: 8, channels: 1 }
-}
+use common::input;
 
 /// Hardware whose "physics" is the surrogate itself.
 struct SurrogateHardware(DeviceNetwork);
@@ -50,23 +48,12 @@ fn physics_aware_gradient_equals_surrogate_gradient_when_physics_is_the_surrogat
     let sur = common::analytic_surrogate(tmp.path(), 4);
     let cfg = common::net_config(&common::bars(tmp.path(), 150), &sur);
     let device = Device::flex().autodiff();
-    device.seed(4);
-    let (net, _) = build(&cfg, input(), DType::F64, &device).unwrap();
-    let (train_set, _) = images::load(&cfg.data).unwrap();
-    let idx: Vec<usize> = (0..16).collect();
-    let x = almost_net::batch::images(&train_set, &idx, None, DType::F64, &device);
-    let y = almost_net::batch::labels(&train_set, &idx, &device);
-    let (l_sur, _, mut g_sur) = data_parallel_step(&net, x.clone(), y.clone(), 1);
+    let (net, x, y) = common::network_and_batch(&cfg, DType::F64, &device, 4, 16);
+    let (l_sur, _, g_sur) = data_parallel_step(&net, x.clone(), y.clone(), 1);
     let hw = SurrogateHardware(net.valid());
-    let (l_pa, _, mut g_pa) = physics_aware_step(&net, x, y, &hw, 0);
+    let (l_pa, _, g_pa) = physics_aware_step(&net, x, y, &hw, 0);
     assert!((to_vec(l_sur)[0] - to_vec(l_pa)[0]).abs() < 1e-12);
-    for layer in &net.layers {
-        let a = to_vec(g_sur.remove::<2>(layer.a.id).unwrap());
-        let b = to_vec(g_pa.remove::<2>(layer.a.id).unwrap());
-        for (p, q) in a.iter().zip(&b) {
-            assert!((p - q).abs() < 1e-12 * (1.0 + p.abs()), "{p} vs {q}");
-        }
-    }
+    common::assert_same_a_grads(&net, g_sur, g_pa);
 }
 
 /// A diode-node surrogate with fan-in `n` over +-2 V.
@@ -113,16 +100,11 @@ fn exact_mode_gradient_matches_finite_differences_of_the_physical_loss() {
     let mut worst: f64 = 0.0;
     for l in 0..2 {
         let a = net.a_values()[l].clone();
-        let dims = net.layers[l].a.val().dims();
         for k in (0..a.len()).step_by(5) {
             let loss_at = |delta: f64| {
                 let mut v = a.clone();
                 v[k] += delta;
-                let mut n = net.clone();
-                let opts = TensorCreationOptions::new(device.clone()).with_dtype(DType::F64);
-                n.layers[l].a =
-                    n.layers[l].a.clone().map(|_| Tensor::from_data(TensorData::new(v.clone(), dims), opts.clone()));
-                exact_step(&n, &x, &labels, &hw, 0).unwrap().loss
+                exact_step(&common::with_a(&net, l, &v, &device), &x, &labels, &hw, 0).unwrap().loss
             };
             let fd = (loss_at(h) - loss_at(-h)) / (2.0 * h);
             let g = step.grad_a[l][k];

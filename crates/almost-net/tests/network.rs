@@ -7,14 +7,12 @@ mod common;
 
 use almost_net::config::NetConfig;
 use almost_net::train::{TrainOptions, cross_entropy, data_parallel_step, train};
-use almost_net::wiring::{MapShape, WiringConfig};
+use almost_net::wiring::WiringConfig;
 use almost_net::{build, images};
 use burn::optim::{AdamConfig, GradientsParams};
-use burn::tensor::{DType, Device, Int, Tensor, TensorCreationOptions, TensorData};
+use burn::tensor::{DType, Device};
 
-fn input() -> MapShape {
-    MapShape { height: 8, width: 8, channels: 1 }
-}
+use common::input;
 
 #[test]
 fn only_a_trains_and_stays_in_bounds() {
@@ -69,12 +67,7 @@ fn gradient_through_two_chained_surrogates_matches_finite_differences_in_f64() {
     cfg.layers[0].wiring = WiringConfig::Random { devices: 4, fan_in: 4, seed: 1 };
     cfg.layers[1].wiring = WiringConfig::Dense { devices: 6 };
     let device = Device::flex().autodiff();
-    device.seed(9);
-    let (net, _) = build(&cfg, input(), DType::F64, &device).unwrap();
-    let (train_set, _) = images::load(&cfg.data).unwrap();
-    let idx: Vec<usize> = (0..12).collect();
-    let x = almost_net::batch::images(&train_set, &idx, None, DType::F64, &device);
-    let y = almost_net::batch::labels(&train_set, &idx, &device);
+    let (net, x, y) = common::network_and_batch(&cfg, DType::F64, &device, 9, 12);
     let loss_of = |n: &almost_net::DeviceNetwork| cross_entropy(n.forward(x.clone()), y.clone()).0;
     let grads = loss_of(&net).backward();
     let analytic: Vec<Vec<f64>> =
@@ -83,16 +76,11 @@ fn gradient_through_two_chained_surrogates_matches_finite_differences_in_f64() {
     let mut worst: f64 = 0.0;
     for (l, layer) in net.layers.iter().enumerate() {
         let a = almost_surrogate::tensor_io::to_vec(layer.a.val());
-        let dims = layer.a.val().dims();
         for k in (0..a.len()).step_by(3) {
             let perturbed = |delta: f64| {
                 let mut v = a.clone();
                 v[k] += delta;
-                let mut n = net.clone();
-                let opts = TensorCreationOptions::new(device.clone()).with_dtype(DType::F64);
-                n.layers[l].a =
-                    n.layers[l].a.clone().map(|_| Tensor::from_data(TensorData::new(v.clone(), dims), opts.clone()));
-                almost_surrogate::tensor_io::to_vec(loss_of(&n))[0]
+                almost_surrogate::tensor_io::to_vec(loss_of(&common::with_a(&net, l, &v, &device)))[0]
             };
             let fd = (perturbed(h) - perturbed(-h)) / (2.0 * h);
             let err = (fd - analytic[l][k]).abs() / (1e-6 + fd.abs().max(analytic[l][k].abs()));
@@ -144,8 +132,10 @@ fn resumed_run_continues_the_same_run() {
     // a different config in the same folder is refused
     let mut other = cfg.clone();
     other.training.learning_rate = 0.2;
+    let config_before = std::fs::read(cut.join("config.json")).unwrap();
     let err = train(&other, &cut, &TrainOptions::default()).err().unwrap().to_string();
     assert!(err.contains("different network config"), "{err}");
+    assert_eq!(std::fs::read(cut.join("config.json")).unwrap(), config_before, "a refused resume rewrote config.json");
 }
 
 #[test]
@@ -154,21 +144,10 @@ fn data_parallel_gradient_equals_single_thread_gradient() {
     let sur = common::analytic_surrogate(tmp.path(), 4);
     let cfg = common::net_config(&common::bars(tmp.path(), 150), &sur);
     let device = Device::flex().autodiff();
-    device.seed(1);
-    let (net, _) = build(&cfg, input(), DType::F64, &device).unwrap();
-    let (train_set, _) = images::load(&cfg.data).unwrap();
-    let idx: Vec<usize> = (0..20).collect();
-    let x = almost_net::batch::images(&train_set, &idx, None, DType::F64, &device);
-    let y: Tensor<1, Int> = almost_net::batch::labels(&train_set, &idx, &device);
-    let (l1, _, mut g1) = data_parallel_step(&net, x.clone(), y.clone(), 1);
-    let (l3, _, mut g3) = data_parallel_step(&net, x, y, 3);
+    let (net, x, y) = common::network_and_batch(&cfg, DType::F64, &device, 1, 20);
+    let (l1, _, g1) = data_parallel_step(&net, x.clone(), y.clone(), 1);
+    let (l3, _, g3) = data_parallel_step(&net, x, y, 3);
     let (l1, l3) = (almost_surrogate::tensor_io::to_vec(l1)[0], almost_surrogate::tensor_io::to_vec(l3)[0]);
     assert!((l1 - l3).abs() < 1e-12);
-    for layer in &net.layers {
-        let a = almost_surrogate::tensor_io::to_vec(g1.remove::<2>(layer.a.id).unwrap());
-        let b = almost_surrogate::tensor_io::to_vec(g3.remove::<2>(layer.a.id).unwrap());
-        for (p, q) in a.iter().zip(&b) {
-            assert!((p - q).abs() < 1e-12 * (1.0 + p.abs()), "{p} vs {q}");
-        }
-    }
+    common::assert_same_a_grads(&net, g1, g3);
 }

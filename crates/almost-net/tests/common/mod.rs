@@ -7,9 +7,14 @@ use std::path::{Path, PathBuf};
 use almost_net::config::{LayerConfig, NetConfig, NetTrainingConfig, ReadoutConfig};
 use almost_net::idx::{IdxImages, encode_images, encode_labels};
 use almost_net::images::DataConfig;
+use almost_net::wiring::MapShape;
 use almost_net::wiring::WiringConfig;
+use almost_net::{DeviceNetwork, build, images};
 use almost_sim::{Dataset, GenerateConfig, GenerateOptions, generate};
+use almost_surrogate::tensor_io::to_vec;
 use almost_surrogate::{Activation, Architecture, FitConfig, SurrogateMeta, fit, save};
+use burn::optim::GradientsParams;
+use burn::tensor::{DType, Device, Int, Tensor, TensorCreationOptions, TensorData};
 
 /// Fits and saves a surrogate of the analytic device with fan-in `n` into `dir`.
 pub fn analytic_surrogate(dir: &Path, n: usize) -> PathBuf {
@@ -84,5 +89,48 @@ pub fn net_config(data: &Path, surrogate: &Path) -> NetConfig {
         readout: ReadoutConfig { classes: 3, per_class: 2, scale: 2.0 },
         training: NetTrainingConfig { epochs: 2, batch_size: 16, learning_rate: 0.05, ..Default::default() },
         hardware: Default::default(),
+    }
+}
+
+/// The 8x8 one-channel input of the bars.
+pub fn input() -> MapShape {
+    MapShape { height: 8, width: 8, channels: 1 }
+}
+
+/// The network of `cfg` built in `dtype` on `device` seeded with `seed`, and the first `n`
+/// training images with their labels.
+pub fn network_and_batch(
+    cfg: &NetConfig,
+    dtype: DType,
+    device: &Device,
+    seed: u64,
+    n: usize,
+) -> (DeviceNetwork, Tensor<2>, Tensor<1, Int>) {
+    device.seed(seed);
+    let (net, _) = build(cfg, input(), dtype, device).unwrap();
+    let (train_set, _) = images::load(&cfg.data).unwrap();
+    let idx: Vec<usize> = (0..n).collect();
+    let x = almost_net::batch::images(&train_set, &idx, None, dtype, device);
+    let y = almost_net::batch::labels(&train_set, &idx, device);
+    (net, x, y)
+}
+
+/// A copy of `net` whose layer `l` has the A values `v` (f64).
+pub fn with_a(net: &DeviceNetwork, l: usize, v: &[f64], device: &Device) -> DeviceNetwork {
+    let dims = net.layers[l].a.val().dims();
+    let mut n = net.clone();
+    let opts = TensorCreationOptions::new(device.clone()).with_dtype(DType::F64);
+    n.layers[l].a = n.layers[l].a.clone().map(|_| Tensor::from_data(TensorData::new(v.to_vec(), dims), opts.clone()));
+    n
+}
+
+/// Asserts that two gradient sets agree on every A of `net` to 1e-12 (relative to 1 + |g|).
+pub fn assert_same_a_grads(net: &DeviceNetwork, mut g1: GradientsParams, mut g2: GradientsParams) {
+    for layer in &net.layers {
+        let a = to_vec(g1.remove::<2>(layer.a.id).unwrap());
+        let b = to_vec(g2.remove::<2>(layer.a.id).unwrap());
+        for (p, q) in a.iter().zip(&b) {
+            assert!((p - q).abs() < 1e-12 * (1.0 + p.abs()), "{p} vs {q}");
+        }
     }
 }
