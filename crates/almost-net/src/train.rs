@@ -81,8 +81,14 @@ pub fn data_parallel_step(
         let handles: Vec<_> = bounds
             .iter()
             .map(|&(a, b)| {
-                let (xs, ys, net) = (x.clone().slice([a..b, 0..width]), y.clone().slice(a..b), network.clone());
+                let (xs, ys, mut net) = (x.clone().slice([a..b, 0..width]), y.clone().slice(a..b), network.clone());
                 scope.spawn(move || {
+                    // each slice gets its own leaves for A (same parameter ids): graphs that
+                    // share a leaf are merged by burn's autodiff, and two threads running
+                    // backward on a merged graph race ("graph tape has already been consumed")
+                    for layer in &mut net.layers {
+                        layer.a = layer.a.clone().map(|t| t.detach().require_grad());
+                    }
                     let (loss, correct) = cross_entropy(net.forward(xs), ys);
                     // the slice's share of the batch mean: the shares sum to the batch loss
                     let scaled = loss * ((b - a) as f64 / batch as f64);
@@ -91,7 +97,8 @@ pub fn data_parallel_step(
                 })
             })
             .collect();
-        handles.into_iter().filter_map(|h| h.join().ok()).collect()
+        // a slice that panicked must not silently drop out of the batch's gradient
+        handles.into_iter().map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect()
     });
     let mut iter = results.into_iter();
     let (mut loss, mut correct, mut grads) = match iter.next() {

@@ -145,9 +145,39 @@ fn data_parallel_gradient_equals_single_thread_gradient() {
     let cfg = common::net_config(&common::bars(tmp.path(), 150), &sur);
     let device = Device::flex().autodiff();
     let (net, x, y) = common::network_and_batch(&cfg, DType::F64, &device, 1, 20);
+    let (x_all, y_all, x_again, y_again) = (x.clone(), y.clone(), x.clone(), y.clone());
     let (l1, _, g1) = data_parallel_step(&net, x.clone(), y.clone(), 1);
     let (l3, _, g3) = data_parallel_step(&net, x, y, 3);
     let (l1, l3) = (almost_surrogate::tensor_io::to_vec(l1)[0], almost_surrogate::tensor_io::to_vec(l3)[0]);
     assert!((l1 - l3).abs() < 1e-12);
     common::assert_same_a_grads(&net, g1, g3);
+    // and both equal the plain backward pass of the whole batch
+    let (loss, _) = cross_entropy(net.forward(x_all), y_all);
+    let plain = burn::optim::GradientsParams::from_grads(loss.backward(), &net);
+    let (_, _, g1) = data_parallel_step(&net, x_again, y_again, 1);
+    common::assert_same_a_grads(&net, plain, g1);
+}
+
+#[test]
+fn parallel_slices_never_share_an_autodiff_graph() {
+    // Stress test. burn merges autodiff graphs that share a leaf; when every slice used the
+    // network's own A leaves, 16 threads running forward/backward at once hung (a deadlock)
+    // or panicked ("graph tape has already been consumed") in about one run in three within
+    // a few hundred steps. Each slice now has its own leaves; a watchdog turns a hang into a
+    // failure.
+    let tmp = tempfile::tempdir().unwrap();
+    let sur = common::analytic_surrogate(tmp.path(), 4);
+    let cfg = common::net_config(&common::bars(tmp.path(), 150), &sur);
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let device = Device::flex().autodiff();
+        let (net, x, y) = common::network_and_batch(&cfg, DType::F32, &device, 1, 96);
+        for _ in 0..1000 {
+            let (loss, _, _) = data_parallel_step(&net, x.clone(), y.clone(), 16);
+            assert!(almost_surrogate::tensor_io::to_vec(loss)[0].is_finite());
+        }
+        done_tx.send(()).unwrap();
+    });
+    let outcome = done_rx.recv_timeout(std::time::Duration::from_secs(600));
+    assert!(outcome.is_ok(), "1000 data-parallel steps did not finish in 10 minutes (hung) or panicked: {outcome:?}");
 }
