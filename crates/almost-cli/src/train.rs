@@ -5,7 +5,7 @@ use std::path::Path;
 use anyhow::Result;
 
 use almost_sim::Dataset;
-use almost_surrogate::{FitConfig, FitReport, SurrogateMeta, fit, rebuild_device, save, write_artifacts};
+use almost_surrogate::{FitConfig, FitReport, SurrogateMeta, fit, rebuild_device, refine, save, write_artifacts};
 
 /// Fits, saves and reports a surrogate of the dataset in `data` into `out`.
 pub fn surrogate(data: &Path, out: &Path, config: Option<&Path>, check_gradients: bool) -> Result<FitReport> {
@@ -47,9 +47,25 @@ fn fit_and_save(
         dataset.manifest.plan.device.kind,
         dataset.dir.display()
     );
-    let fitted = fit(dataset, cfg, device, true)?;
     std::fs::create_dir_all(out)?;
-    save(out, &fitted.surrogate, SurrogateMeta::for_fit(&fitted, dataset, cfg))?;
+    let (fitted, refined_points) = if cfg.refine.rounds > 0 {
+        let rebuilt;
+        let device = match device {
+            Some(d) => d,
+            None => {
+                rebuilt = rebuild_device(dataset)?;
+                rebuilt.as_ref()
+            }
+        };
+        eprintln!("active refinement: {} rounds against the device's own solver", cfg.refine.rounds);
+        let refined = refine(dataset, cfg, device, true)?;
+        let points = almost_surrogate::refine::save_points(out, &refined.points)?;
+        (refined.fitted, Some(points))
+    } else {
+        (fit(dataset, cfg, device, true)?, None)
+    };
+    let meta = SurrogateMeta { refined_points, ..SurrogateMeta::for_fit(&fitted, dataset, cfg) };
+    save(out, &fitted.surrogate, meta)?;
     write_artifacts(&fitted, out, cfg.report.plots)?;
     Ok(fitted.report)
 }

@@ -18,6 +18,13 @@
 //! [report]
 //! gradient_points = 64        # held-out points where dy/dx, dy/dA are checked against the device
 //! plots = true
+//!
+//! [refine]                    # active refinement (crate::refine); rounds = 0 is off
+//! rounds = 3
+//! probe = 2000                # fresh uniform points simulated and scored per round
+//! worst = 200                 # the worst-predicted points (probe + validation) ...
+//! per_point = 10              # ... each get this many new simulated neighbours
+//! radius = 0.05               # neighbour spread, fraction of each coordinate's range
 //! ```
 //! Every key is optional; unknown keys are errors.
 
@@ -127,6 +134,8 @@ pub struct FitConfig {
     pub training: TrainingConfig,
     /// The report.
     pub report: ReportConfig,
+    /// Active refinement (off unless `rounds` > 0).
+    pub refine: crate::refine::RefineConfig,
 }
 
 impl FitConfig {
@@ -155,7 +164,7 @@ impl FitConfig {
         if !(self.report.fd_step > 0.0 && self.report.fd_step < 0.1) {
             return bad(format!("report.fd_step = {} must lie in (0, 0.1)", self.report.fd_step));
         }
-        Ok(())
+        self.refine.validate(origin)
     }
 }
 
@@ -173,5 +182,11 @@ mod tests {
         assert!(FitConfig::load(&p).unwrap_err().to_string().contains("training.split"));
         std::fs::write(&p, "[architecture]\nkind = \"one-layer\"\ndegree = 2\n").unwrap();
         assert!(FitConfig::load(&p).is_ok());
+        std::fs::write(&p, "[refine]\nrounds = 2\nradius = 0\n").unwrap();
+        assert!(FitConfig::load(&p).unwrap_err().to_string().contains("refine.radius"));
+        std::fs::write(&p, "[refine]\nrounds = 2\nworst = 0\n").unwrap();
+        assert!(FitConfig::load(&p).unwrap_err().to_string().contains("refine.worst"));
+        std::fs::write(&p, "[refine]\nround = 2\n").unwrap();
+        assert!(FitConfig::load(&p).unwrap_err().to_string().contains("round"));
     }
 }

@@ -32,6 +32,8 @@ pub struct Fitted {
     pub report: FitReport,
     /// Test-split inputs, targets and predictions (physical units), for plots.
     pub test: (Split, Vec<f64>),
+    /// Rows trained on beyond the dataset's own (active refinement; empty for a plain fit).
+    pub extra: Split,
 }
 
 /// Normalised tensors of one split.
@@ -68,9 +70,24 @@ pub fn fit(
     device_model: Option<&dyn DeviceModel>,
     progress: bool,
 ) -> Result<Fitted> {
+    fit_with(dataset, config, &Split::default(), device_model, progress)
+}
+
+/// Like [`fit`], with `extra` rows (e.g. simulated by active refinement) added to the training
+/// split only: validation and test stay the dataset's own, so the report stays comparable.
+pub fn fit_with(
+    dataset: &Dataset,
+    config: &FitConfig,
+    extra: &Split,
+    device_model: Option<&dyn DeviceModel>,
+    progress: bool,
+) -> Result<Fitted> {
     config.validate("fit config")?;
     let spec = &dataset.manifest.plan.device;
-    let splits = split_table(&dataset.table, spec, &config.training, &dataset.dir)?;
+    let mut splits = split_table(&dataset.table, spec, &config.training, &dataset.dir)?;
+    check_extra(extra, splits.d_in, splits.d_out, &dataset.dir)?;
+    splits.train.inputs.extend_from_slice(&extra.inputs);
+    splits.train.outputs.extend_from_slice(&extra.outputs);
     config.architecture.validate(spec.n_inputs(), spec.n_params(), "fit config")?;
     let norm = Normalization::fit(
         &config.architecture,
@@ -191,8 +208,27 @@ pub fn fit(
         outputs,
         gradients,
         history,
+        refinement: Vec::new(),
     };
-    Ok(Fitted { surrogate: frozen, normalization: norm, report, test: (splits.test, predicted) })
+    Ok(Fitted { surrogate: frozen, normalization: norm, report, test: (splits.test, predicted), extra: extra.clone() })
+}
+
+/// Extra training rows must have the dataset's widths and finite values.
+fn check_extra(extra: &Split, d_in: usize, d_out: usize, origin: &Path) -> Result<()> {
+    let bad = |m: String| Err(crate::error::SurrogateError::Data { dataset: origin.to_path_buf(), message: m });
+    let rows = extra.len(d_in);
+    if extra.inputs.len() != rows * d_in || extra.outputs.len() != rows * d_out {
+        return bad(format!(
+            "extra training rows: {} input and {} output values do not make rows of widths {d_in} and {d_out}",
+            extra.inputs.len(),
+            extra.outputs.len()
+        ));
+    }
+    if let Some(i) = extra.inputs.iter().chain(&extra.outputs).position(|v| !v.is_finite()) {
+        let row = if i < extra.inputs.len() { i / d_in } else { (i - extra.inputs.len()) / d_out.max(1) };
+        return bad(format!("extra training row {row} holds a non-finite value"));
+    }
+    Ok(())
 }
 
 /// Validation MSE per output, in normalised units.

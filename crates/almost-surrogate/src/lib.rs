@@ -12,6 +12,8 @@
 //! - **Fit**: [`fit()`] on an [`almost_sim::Dataset`]: seeded split, Adam with a plateau
 //!   schedule and early stopping, then [`FitReport`] (RMSE, max error, R^2, error relative to
 //!   the output range, outer shell vs interior, gradient check).
+//! - **Refine** (optional): [`refine()`] simulates more points where the surrogate errs most
+//!   and refits, reporting held-out error vs number of device solves.
 //! - **Save / load**: [`store::save`] and [`store::load`] (safetensors + `surrogate.json`
 //!   with the domain box, normalisation, device spec and hashes).
 //! - **Use**: [`Surrogate::forward`] for one device, [`Surrogate::forward_devices`] for many
@@ -28,6 +30,7 @@ pub mod gradcheck;
 pub mod metrics;
 pub mod normalize;
 pub mod plots;
+pub mod refine;
 pub mod report;
 pub mod store;
 pub mod surrogate;
@@ -37,7 +40,8 @@ pub use activation::Activation;
 pub use arch::Architecture;
 pub use config::{FitConfig, Precision, ReportConfig, TrainingConfig};
 pub use error::{Result, SurrogateError};
-pub use fit::{Fitted, fit, rebuild_device, write_artifacts};
+pub use fit::{Fitted, fit, fit_with, rebuild_device, write_artifacts};
+pub use refine::{RefineConfig, RefineRound, Refined, refine};
 pub use report::FitReport;
 pub use store::{SavedSurrogate, SurrogateMeta, load, save};
 pub use surrogate::Surrogate;

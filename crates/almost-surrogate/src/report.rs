@@ -51,6 +51,9 @@ pub struct FitReport {
     pub gradients: Option<GradientCheck>,
     /// Loss curve.
     pub history: Vec<EpochRecord>,
+    /// Active refinement, round by round (empty without refinement).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refinement: Vec<crate::refine::RefineRound>,
 }
 
 impl FitReport {
@@ -109,6 +112,27 @@ impl FitReport {
             }
             None => {
                 let _ = writeln!(s, "\ngradients: not checked (no device model available)");
+            }
+        }
+        if !self.refinement.is_empty() {
+            let _ = writeln!(
+                s,
+                "\nactive refinement (test split of the dataset after each refit; probe = fresh points before it)\n{:>5} {:>11} {:>13} {:>7} {:>16} {:>16} {:>9}",
+                "round", "solves", "training rows", "failed", "probe RMSE/range", "test RMSE/range", "seconds"
+            );
+            for r in &self.refinement {
+                let probe = r.probe_relative_rmse.map_or("-".to_string(), |p| format!("{:.3}%", 100.0 * p));
+                let _ = writeln!(
+                    s,
+                    "{:>5} {:>11} {:>13} {:>7} {:>16} {:>15.3}% {:>9.1}",
+                    r.round,
+                    r.simulations,
+                    r.training_rows,
+                    r.failed,
+                    probe,
+                    100.0 * r.test_relative_rmse,
+                    r.seconds
+                );
             }
         }
         s

@@ -75,6 +75,20 @@ pub struct SurrogateMeta {
     pub weights_file: String,
     /// SHA-256 of the weights file.
     pub weights_sha256: String,
+    /// Points simulated by active refinement and trained on, beyond the dataset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refined_points: Option<RefinedPoints>,
+}
+
+/// The file of points active refinement simulated (`refined.npz`, a dataset-style table).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RefinedPoints {
+    /// File name inside the surrogate folder.
+    pub file: String,
+    /// Points simulated (ok and failed).
+    pub rows: usize,
+    /// SHA-256 of the file.
+    pub sha256: String,
 }
 
 impl SurrogateMeta {
@@ -98,9 +112,10 @@ impl SurrogateMeta {
             y_range: {
                 let t = &dataset.table;
                 let ok = t.ok_rows();
+                let extra = &fitted.extra.outputs;
                 (0..t.ny)
                     .map(|k| {
-                        let col = ok.iter().map(|&r| t.y_row(r)[k]);
+                        let col = ok.iter().map(|&r| t.y_row(r)[k]).chain(extra.iter().skip(k).step_by(t.ny).copied());
                         [col.clone().fold(f64::INFINITY, f64::min), col.fold(f64::NEG_INFINITY, f64::max)]
                     })
                     .collect()
@@ -115,6 +130,7 @@ impl SurrogateMeta {
             gradients: fitted.report.gradients.clone(),
             weights_file: WEIGHTS.into(),
             weights_sha256: String::new(),
+            refined_points: None,
         }
     }
 }
