@@ -4,21 +4,11 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::path::Path;
+mod common;
 
-use almost_sim::{Dataset, GenerateConfig, GenerateOptions, generate};
 use almost_surrogate::tensor_io::predict;
 use almost_surrogate::{Activation, Architecture, FitConfig, SurrogateMeta, fit, load, rebuild_device, save};
 use burn::tensor::Device;
-
-fn analytic_dataset(dir: &Path, samples: u64) -> Dataset {
-    let text = format!(
-        "name = \"analytic\"\n[device]\nkind = \"analytic\"\nfan_in = 2\n[design]\nkind = \"sobol\"\nsamples = {samples}\nseed = 3\n"
-    );
-    let cfg: GenerateConfig = toml::from_str(&text).unwrap();
-    generate(&cfg.resolve("test").unwrap(), dir, &GenerateOptions::default()).unwrap();
-    Dataset::load(dir).unwrap()
-}
 
 fn kinds() -> Vec<(Architecture, f64)> {
     vec![
@@ -31,7 +21,7 @@ fn kinds() -> Vec<(Architecture, f64)> {
 #[test]
 fn every_kind_fits_round_trips_and_refuses_bad_files() {
     let tmp = tempfile::tempdir().unwrap();
-    let ds = analytic_dataset(&tmp.path().join("data"), 3000);
+    let ds = common::analytic_dataset(&tmp.path().join("data"), 3000);
     let device_model = rebuild_device(&ds).unwrap();
     let mut saved_dirs = Vec::new();
     for (i, (arch, tolerance)) in kinds().into_iter().enumerate() {

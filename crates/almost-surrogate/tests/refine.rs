@@ -3,20 +3,11 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::path::Path;
+mod common;
 
-use almost_sim::{Dataset, DeviceModel, DeviceSpec, GenerateConfig, GenerateOptions, SimError, generate};
+use almost_sim::{DeviceModel, DeviceSpec, GenerateConfig, SimError};
 use almost_surrogate::refine::save_points;
 use almost_surrogate::{Activation, Architecture, FitConfig, RefineConfig, rebuild_device, refine};
-
-fn analytic_dataset(dir: &Path, samples: u64) -> Dataset {
-    let text = format!(
-        "name = \"analytic\"\n[device]\nkind = \"analytic\"\nfan_in = 2\n[design]\nkind = \"sobol\"\nsamples = {samples}\nseed = 3\n"
-    );
-    let cfg: GenerateConfig = toml::from_str(&text).unwrap();
-    generate(&cfg.resolve("test").unwrap(), dir, &GenerateOptions::default()).unwrap();
-    Dataset::load(dir).unwrap()
-}
 
 fn config(rounds: usize) -> FitConfig {
     let mut cfg = FitConfig {
@@ -46,7 +37,7 @@ impl DeviceModel for Holey {
 #[test]
 fn refinement_spends_what_it_reports_and_lowers_the_held_out_error() {
     let tmp = tempfile::tempdir().unwrap();
-    let ds = analytic_dataset(&tmp.path().join("data"), 300);
+    let ds = common::analytic_dataset(&tmp.path().join("data"), 300);
     let device = rebuild_device(&ds).unwrap();
     let refined = refine(&ds, &config(2), device.as_ref(), false).unwrap();
     let r = &refined.rounds;
@@ -79,7 +70,7 @@ fn refinement_spends_what_it_reports_and_lowers_the_held_out_error() {
 #[test]
 fn failed_solves_are_counted_and_kept_not_fatal() {
     let tmp = tempfile::tempdir().unwrap();
-    let ds = analytic_dataset(&tmp.path().join("data"), 300);
+    let ds = common::analytic_dataset(&tmp.path().join("data"), 300);
     let holey = Holey(rebuild_device(&ds).unwrap());
     let refined = refine(&ds, &config(1), &holey, false).unwrap();
     let failed = refined.rounds[1].failed;
@@ -92,7 +83,7 @@ fn failed_solves_are_counted_and_kept_not_fatal() {
 #[test]
 fn a_device_of_another_spec_is_refused() {
     let tmp = tempfile::tempdir().unwrap();
-    let ds = analytic_dataset(&tmp.path().join("data"), 300);
+    let ds = common::analytic_dataset(&tmp.path().join("data"), 300);
     let cfg: GenerateConfig = toml::from_str(
         "name = \"n\"\n[device]\nkind = \"analytic\"\nfan_in = 3\n[design]\nkind = \"sobol\"\nsamples = 30\n",
     )
