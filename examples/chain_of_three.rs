@@ -13,10 +13,10 @@
 use almost::net::DeviceNetwork;
 use almost::net::layer::{DeviceLayer, LayerPlan};
 use almost::net::network::Readout;
+use almost::net::regression::{RegressionConfig, RegressionData, train_regression};
 use almost::sim::{Dataset, GenerateConfig, GenerateOptions, generate};
 use almost::surrogate::{Activation, Architecture, FitConfig, fit, rebuild_device};
 use burn::module::Module;
-use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::{DType, Device, Tensor, TensorData};
 use rand::{Rng, SeedableRng};
 
@@ -65,27 +65,24 @@ fn main() -> anyhow::Result<()> {
         DeviceLayer::new(&plan(vec![0, 1, 2, 0, 1, 2], [0.0, 1.0]), surrogate.clone(), DType::F32, &autodiff),
         DeviceLayer::new(&plan(vec![0, 1, 2], y_range), surrogate, DType::F32, &autodiff),
     ];
-    let mut chain = DeviceNetwork { layers, readout: Readout { classes: 1, per_class: 1, scale: 1.0 } };
+    let chain = DeviceNetwork { layers, readout: Readout { classes: 1, per_class: 1, scale: 1.0 } };
 
     // XOR: +0.4 V where exactly one coordinate exceeds 1/2, else -0.4 V
     let mut rng = rand::rngs::StdRng::seed_from_u64(7);
     let points: Vec<[f64; 2]> = (0..256).map(|_| [rng.random::<f64>(), rng.random::<f64>()]).collect();
     let target = |p: &[f64; 2]| if (p[0] > 0.5) ^ (p[1] > 0.5) { 0.4 } else { -0.4 };
-    let xs = Tensor::<2>::from_data(
-        TensorData::new(points.iter().flatten().copied().collect::<Vec<f64>>(), [256, 2]),
-        &autodiff,
-    );
-    let ts =
-        Tensor::<2>::from_data(TensorData::new(points.iter().map(target).collect::<Vec<f64>>(), [256, 1]), &autodiff);
-    let mut optim = AdamConfig::new().init();
-    for step in 0..=2000 {
-        let y = chain.activations(xs.clone()).pop().ok_or_else(|| anyhow::anyhow!("empty chain"))?;
-        let loss = (y - ts.clone()).square().mean();
-        if step % 400 == 0 {
-            println!("step {step:>3}: mse {:.5}", loss.clone().into_scalar::<f64>());
-        }
-        let grads = GradientsParams::from_grads(loss.backward(), &chain);
-        chain = optim.step(0.02, chain, grads).project();
+    let data = RegressionData {
+        inputs: points.iter().flatten().copied().collect(),
+        d_in: 2,
+        targets: points.iter().map(target).collect(),
+        d_out: 1,
+    };
+    let xs = Tensor::<2>::from_data(TensorData::new(data.inputs.clone(), [256, 2]), &autodiff);
+    // full-batch Adam by mean squared error, cosine-decayed learning rate, A projected into [-1, 1]
+    let cfg = RegressionConfig { epochs: 2000, batch_size: 256, learning_rate: 0.02, seed: 1 };
+    let (chain, history) = train_regression(chain, &data, &cfg, &autodiff)?;
+    for (step, mse) in history.iter().enumerate().step_by(400) {
+        println!("step {step:>4}: mse {mse:.5}");
     }
 
     // 4. the trained chain on the real physics

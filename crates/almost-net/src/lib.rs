@@ -15,7 +15,8 @@
 //!   folder and splits it with a seed; [`batch`] makes tensors (with shift augmentation).
 //! - **Train**: [`train()`] (Adam, cosine schedule, data-parallel batches, checkpoints and
 //!   resume, `metrics.csv`, `curves.svg`) in one of three [`Mode`]s; [`modes`] holds the
-//!   physics-aware and exact steps.
+//!   physics-aware and exact steps. [`regression`] trains a network's last-layer outputs
+//!   on continuous targets by mean squared error (the seed's chain of three devices).
 //! - **Run on physics**: [`Hardware`] is what answers for each device instance:
 //!   [`NominalHardware`] (the devices the surrogates were fitted to) or
 //!   [`PerturbedHardware`] (variability, read noise; [`imperfect`] also quantises A);
@@ -38,6 +39,7 @@ pub mod matrix;
 pub mod modes;
 pub mod network;
 pub mod physics;
+pub mod regression;
 pub mod robustness;
 pub mod run;
 pub mod train;

@@ -134,6 +134,11 @@ pub fn accuracy(network: &DeviceNetwork, set: &ImageSet, limit: usize, dtype: DT
     correct as f64 / n.max(1) as f64
 }
 
+/// The learning rate at `step` of `total`: `base`, cosine-decayed to 1 % of it.
+pub fn cosine_lr(base: f64, step: f64, total: f64) -> f64 {
+    base * (0.01 + 0.99 * 0.5 * (1.0 + (std::f64::consts::PI * step / total.max(1.0)).cos()))
+}
+
 fn progress(total: u64, show: bool) -> ProgressBar {
     almost_sim::generate::styled_bar(total, show, "{bar:30} epoch {msg} [{elapsed}<{eta}]")
 }
@@ -185,7 +190,7 @@ pub fn train(cfg: &NetConfig, run: &Path, options: &TrainOptions) -> Result<Trai
         let mut lr = t.learning_rate;
         for (b, chunk) in order.chunks(t.batch_size).enumerate() {
             let step = ((epoch - 1) * per_epoch + b) as f64;
-            lr = t.learning_rate * (0.01 + 0.99 * 0.5 * (1.0 + (std::f64::consts::PI * step / total_steps).cos()));
+            lr = cosine_lr(t.learning_rate, step, total_steps);
             let x = batch::images(&train_set, chunk, Some((&mut rng, t.max_shift)), dtype, &device);
             let y = batch::labels(&train_set, chunk, &device);
             let (loss, correct, grads) = match (t.mode, hardware.as_deref()) {
