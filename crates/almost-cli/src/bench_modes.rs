@@ -1,4 +1,5 @@
-//! `almost-train bench modes`: cost of one training epoch in each mode on the same network.
+//! `almost-train bench modes`: cost of one training epoch in each mode on the same network,
+//! and the throughput of evaluating it on the physics (device solves per second).
 
 use std::path::Path;
 use std::time::Instant;
@@ -43,5 +44,34 @@ pub fn run(config: &Path, init: Option<&Path>, images: usize, work: &Path) -> Re
         );
         let _ = std::fs::remove_dir_all(&run);
     }
+    physics_throughput(&base, init, images)
+}
+
+/// Evaluates the network (the `init` run's, else freshly initialised) on the physics of
+/// `images` test images and prints the device solves per second.
+fn physics_throughput(base: &NetConfig, init: Option<&Path>, images: usize) -> Result<()> {
+    let device = burn::tensor::Device::flex();
+    let dtype = burn::tensor::DType::F32;
+    let (train_set, test) = almost_net::images::load(&base.data)?;
+    let (network, metas) = match init {
+        Some(run) => {
+            let (_, network, metas) = almost_net::load_run(run, dtype, &device)?;
+            (network, metas)
+        }
+        None => {
+            let input = almost_net::MapShape { height: train_set.rows, width: train_set.cols, channels: 1 };
+            almost_net::build(base, input, dtype, &device)?
+        }
+    };
+    let hardware = almost_net::hardware_for(&metas, &network, &base.hardware)?;
+    let report = almost_net::evaluate(&network, &metas, hardware.as_ref(), &test, images, base.hardware.bits, true);
+    println!(
+        "physics evaluation: {} test images, {} device solves in {:.2} s = {:.0} solves/s ({:.1} ms per image)",
+        report.images,
+        report.solves,
+        report.seconds,
+        report.solves_per_second,
+        1e3 * report.seconds / report.images.max(1) as f64
+    );
     Ok(())
 }

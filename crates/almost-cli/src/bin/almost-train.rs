@@ -174,7 +174,8 @@ enum Bench {
         work: PathBuf,
     },
     /// Cost of a training epoch in each mode (surrogate, physics-aware, exact) on one network,
-    /// measured on a subset of the training images and extrapolated to the whole set.
+    /// measured on a subset of the training images and extrapolated to the whole set; then
+    /// the physics-evaluation throughput (device solves per second) on as many test images.
     Modes {
         /// Network config.
         #[arg(long, default_value = "simulations/networks/digits-diode.toml")]
