@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{DATASET_FORMAT, Plan};
 use crate::error::{FailureKind, Result, SimError};
-use crate::fsutil::{read_json, write_json_atomic};
+use crate::fsutil::{read_json, write_atomic, write_json_atomic};
 use crate::spec::hex_sha256;
 use crate::table::Table;
 
@@ -141,7 +141,7 @@ pub fn finalize_with(dir: &Path, plan: &Plan, mut cache: ShardCache) -> Result<M
         });
     }
     let (nx, na, ny) = (plan.device.n_inputs(), plan.device.n_params(), plan.device.n_outputs());
-    let mut all = Table::new(nx, na, ny);
+    let mut all = Table::with_capacity(nx, na, ny, plan.design.samples as usize);
     let mut failures = Vec::new();
     for s in 0..plan.n_shards() {
         let (t, report) = match cache.remove(&s) {
@@ -158,7 +158,15 @@ pub fn finalize_with(dir: &Path, plan: &Plan, mut cache: ShardCache) -> Result<M
         all.append(&t);
         failures.extend(report.failures);
     }
-    let bytes = all.write(&layout.data())?;
+    let data = layout.data();
+    let bytes = all.encode(&[]).map_err(|e| SimError::io(&data, e))?;
+    // hash while the bytes go to disk
+    let (written, data_sha256) = std::thread::scope(|scope| {
+        let hash = scope.spawn(|| hex_sha256(&bytes));
+        let written = write_atomic(&data, &bytes);
+        (written, hash.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+    });
+    written?;
     let mut by_reason = BTreeMap::new();
     for f in &failures {
         *by_reason.entry(f.reason.name().to_string()).or_insert(0) += 1;
@@ -175,7 +183,7 @@ pub fn finalize_with(dir: &Path, plan: &Plan, mut cache: ShardCache) -> Result<M
         failures_by_reason: by_reason,
         failure_examples: failures.into_iter().take(EXAMPLES).collect(),
         data_file: "data.npz".into(),
-        data_sha256: hex_sha256(&bytes),
+        data_sha256,
     };
     write_json_atomic(&layout.manifest(), &manifest)?;
     Ok(manifest)

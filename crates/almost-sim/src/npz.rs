@@ -24,6 +24,83 @@ pub enum NpyData {
     U64(Vec<u64>),
 }
 
+/// Borrowed element data of an array, for writing without copying.
+#[derive(Clone, Copy, Debug)]
+pub enum NpyView<'a> {
+    /// 64-bit floats.
+    F64(&'a [f64]),
+    /// Bytes.
+    U8(&'a [u8]),
+    /// 64-bit unsigned integers.
+    U64(&'a [u64]),
+}
+
+impl NpyView<'_> {
+    fn descr(self) -> &'static str {
+        match self {
+            Self::F64(_) => "<f8",
+            Self::U8(_) => "|u1",
+            Self::U64(_) => "<u8",
+        }
+    }
+
+    fn bytes(self) -> usize {
+        match self {
+            Self::F64(v) => v.len() * 8,
+            Self::U8(v) => v.len(),
+            Self::U64(v) => v.len() * 8,
+        }
+    }
+}
+
+impl NpyData {
+    /// The elements, borrowed.
+    pub fn view(&self) -> NpyView<'_> {
+        match self {
+            Self::F64(v) => NpyView::F64(v),
+            Self::U8(v) => NpyView::U8(v),
+            Self::U64(v) => NpyView::U64(v),
+        }
+    }
+}
+
+/// Writes one array as `.npy` (format version 1.0) into `w`, converting in small blocks.
+pub fn write_npy(w: &mut impl Write, shape: &[usize], data: NpyView) -> std::io::Result<()> {
+    let shape = match shape.len() {
+        1 => format!("({},)", shape[0]),
+        _ => format!("({})", shape.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(", ")),
+    };
+    let mut header = format!("{{'descr': '{}', 'fortran_order': False, 'shape': {shape}, }}", data.descr());
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    w.write_all(b"\x93NUMPY\x01\x00")?;
+    w.write_all(&(header.len() as u16).to_le_bytes())?;
+    w.write_all(header.as_bytes())?;
+    match data {
+        NpyView::F64(v) => write_words(w, v.iter().map(|x| x.to_le_bytes())),
+        NpyView::U64(v) => write_words(w, v.iter().map(|x| x.to_le_bytes())),
+        NpyView::U8(v) => w.write_all(v),
+    }
+}
+
+/// Writes 8-byte words through a 32 KiB block (no whole-array copy).
+fn write_words(w: &mut impl Write, mut words: impl Iterator<Item = [u8; 8]>) -> std::io::Result<()> {
+    let mut block = [0u8; 8 * 4096];
+    loop {
+        let mut n = 0;
+        for (dst, src) in block.chunks_exact_mut(8).zip(words.by_ref()) {
+            dst.copy_from_slice(&src);
+            n += 1;
+        }
+        if n == 0 {
+            return Ok(());
+        }
+        w.write_all(&block[..8 * n])?;
+    }
+}
+
 /// An n-dimensional array in C order.
 #[derive(Clone, Debug, PartialEq)]
 pub struct NpyArray {
@@ -39,42 +116,11 @@ impl NpyArray {
         Self { shape: vec![rows, cols], data: NpyData::F64(data) }
     }
 
-    fn descr(&self) -> &'static str {
-        match self.data {
-            NpyData::F64(_) => "<f8",
-            NpyData::U8(_) => "|u1",
-            NpyData::U64(_) => "<u8",
-        }
-    }
-
-    fn len(&self) -> usize {
-        match &self.data {
-            NpyData::F64(v) => v.len(),
-            NpyData::U8(v) => v.len(),
-            NpyData::U64(v) => v.len(),
-        }
-    }
-
     /// Encodes the array as `.npy` (format version 1.0).
     pub fn to_npy(&self) -> Vec<u8> {
-        let shape = match self.shape.len() {
-            1 => format!("({},)", self.shape[0]),
-            _ => format!("({})", self.shape.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(", ")),
-        };
-        let mut header = format!("{{'descr': '{}', 'fortran_order': False, 'shape': {shape}, }}", self.descr());
-        while (10 + header.len() + 1) % 64 != 0 {
-            header.push(' ');
-        }
-        header.push('\n');
-        let mut out = Vec::with_capacity(10 + header.len() + self.len() * 8);
-        out.extend_from_slice(b"\x93NUMPY\x01\x00");
-        out.extend_from_slice(&(header.len() as u16).to_le_bytes());
-        out.extend_from_slice(header.as_bytes());
-        match &self.data {
-            NpyData::F64(v) => v.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
-            NpyData::U8(v) => out.extend_from_slice(v),
-            NpyData::U64(v) => v.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
-        }
+        let mut out = Vec::with_capacity(128 + self.data.view().bytes());
+        // writing into a Vec cannot fail
+        let _ = write_npy(&mut out, &self.shape, self.data.view());
         out
     }
 
@@ -168,13 +214,23 @@ pub fn write_npz_with(path: &Path, arrays: &[(&str, &NpyArray)], extras: &[(&str
 
 /// The bytes of an uncompressed `.npz` holding `arrays` and raw `extras` entries.
 pub fn encode_npz(arrays: &[(&str, &NpyArray)], extras: &[(&str, &[u8])]) -> std::io::Result<Vec<u8>> {
-    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let views: Vec<(&str, &[usize], NpyView)> = arrays.iter().map(|(n, a)| (*n, &a.shape[..], a.data.view())).collect();
+    encode_npz_views(&views, extras)
+}
+
+/// Like [`encode_npz`], from borrowed arrays `(name, shape, elements)`: no copy of the data
+/// is made beyond the archive itself, which is allocated once at its final size.
+pub fn encode_npz_views(arrays: &[(&str, &[usize], NpyView)], extras: &[(&str, &[u8])]) -> std::io::Result<Vec<u8>> {
+    let size: usize = arrays.iter().map(|(_, _, v)| v.bytes() + 512).sum::<usize>()
+        + extras.iter().map(|(_, b)| b.len() + 512).sum::<usize>()
+        + 1024;
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::with_capacity(size)));
     let options = SimpleFileOptions::default()
         .compression_method(zip::CompressionMethod::Stored)
-        .large_file(arrays.iter().any(|(_, a)| a.len() * 8 > u32::MAX as usize / 2));
-    for (name, array) in arrays {
+        .large_file(arrays.iter().any(|(_, _, v)| v.bytes() > u32::MAX as usize / 2));
+    for (name, shape, view) in arrays {
         zip.start_file(format!("{name}.npy"), options).map_err(std::io::Error::other)?;
-        zip.write_all(&array.to_npy())?;
+        write_npy(&mut zip, shape, *view)?;
     }
     for (name, bytes) in extras {
         zip.start_file(*name, options).map_err(std::io::Error::other)?;

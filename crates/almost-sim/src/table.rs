@@ -8,7 +8,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::error::{FailureKind, Result, SimError};
-use crate::npz::{Extras, NpyArray, NpyData, read_npz_with, write_npz_with};
+use crate::fsutil::write_atomic;
+use crate::npz::{Extras, NpyArray, NpyData, NpyView, encode_npz_views, read_npz_with};
 
 /// A block of dataset rows, row-major.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -35,6 +36,20 @@ impl Table {
     /// An empty table with the given widths.
     pub fn new(nx: usize, na: usize, ny: usize) -> Self {
         Self { nx, na, ny, ..Default::default() }
+    }
+
+    /// An empty table with room for `rows` rows.
+    pub fn with_capacity(nx: usize, na: usize, ny: usize, rows: usize) -> Self {
+        Self {
+            nx,
+            na,
+            ny,
+            index: Vec::with_capacity(rows),
+            x: Vec::with_capacity(rows * nx),
+            a: Vec::with_capacity(rows * na),
+            y: Vec::with_capacity(rows * ny),
+            status: Vec::with_capacity(rows),
+        }
     }
 
     /// Number of rows.
@@ -95,13 +110,22 @@ impl Table {
 
     /// Writes the table as `.npz` with extra raw entries, atomically; returns the bytes written.
     pub fn write_with(&self, path: &Path, extras: &[(&str, &[u8])]) -> Result<Vec<u8>> {
+        let bytes = self.encode(extras).map_err(|e| SimError::io(path, e))?;
+        write_atomic(path, &bytes)?;
+        Ok(bytes)
+    }
+
+    /// The `.npz` bytes of the table plus raw `extras` entries.
+    pub fn encode(&self, extras: &[(&str, &[u8])]) -> std::io::Result<Vec<u8>> {
         let n = self.len();
-        let index = NpyArray { shape: vec![n], data: NpyData::U64(self.index.clone()) };
-        let x = NpyArray::f64_2d(n, self.nx, self.x.clone());
-        let a = NpyArray::f64_2d(n, self.na, self.a.clone());
-        let y = NpyArray::f64_2d(n, self.ny, self.y.clone());
-        let status = NpyArray { shape: vec![n], data: NpyData::U8(self.status.clone()) };
-        write_npz_with(path, &[("index", &index), ("x", &x), ("a", &a), ("y", &y), ("status", &status)], extras)
+        let arrays: [(&str, &[usize], NpyView); 5] = [
+            ("index", &[n], NpyView::U64(&self.index)),
+            ("x", &[n, self.nx], NpyView::F64(&self.x)),
+            ("a", &[n, self.na], NpyView::F64(&self.a)),
+            ("y", &[n, self.ny], NpyView::F64(&self.y)),
+            ("status", &[n], NpyView::U8(&self.status)),
+        ];
+        encode_npz_views(&arrays, extras)
     }
 
     /// Reads and validates a table: expected widths, consistent row counts, finite x and A,
