@@ -82,7 +82,8 @@ fn diode_node_from_simulation_to_physics() {
     assert!(last.test_accuracy >= 0.9, "surrogate accuracy {}", last.test_accuracy);
 
     // evaluate on physics: accuracy holds and the per-layer gaps are small
-    let (_, network, metas) = load_run(&run, DType::F32, &Device::flex()).unwrap();
+    let loaded = load_run(&run, DType::F32, &Device::flex()).unwrap();
+    let (network, metas) = (loaded.network, loaded.metas);
     assert_eq!(network.a_values(), trained.network.a_values());
     let hw = NominalHardware::from_metas(&metas).unwrap();
     let report = evaluate(&network, &metas, &hw, &trained.test, 0, 0, false);

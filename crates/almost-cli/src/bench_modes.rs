@@ -52,15 +52,16 @@ pub fn run(config: &Path, init: Option<&Path>, images: usize, work: &Path) -> Re
 fn physics_throughput(base: &NetConfig, init: Option<&Path>, images: usize) -> Result<()> {
     let device = burn::tensor::Device::flex();
     let dtype = burn::tensor::DType::F32;
-    let (train_set, test) = almost_net::images::load(&base.data)?;
-    let (network, metas) = match init {
+    let (network, metas, test) = match init {
         Some(run) => {
-            let (_, network, metas) = almost_net::load_run(run, dtype, &device)?;
-            (network, metas)
+            let loaded = almost_net::load_run(run, dtype, &device)?;
+            (loaded.network, loaded.metas, loaded.test)
         }
         None => {
+            let (train_set, test) = almost_net::images::load(&base.data)?;
             let input = almost_net::MapShape { height: train_set.rows, width: train_set.cols, channels: 1 };
-            almost_net::build(base, input, dtype, &device)?
+            let (network, metas) = almost_net::build(base, input, dtype, &device)?;
+            (network, metas, test)
         }
     };
     let hardware = almost_net::hardware_for(&metas, &network, &base.hardware)?;

@@ -99,11 +99,11 @@ impl Pipeline {
             fit_cfg.report.gradient_points = 8;
         }
         let model = self.root.join("models").join(format!("{}{tag}", sim.name));
-        let reuse = almost_sim::fsutil::read_json::<SurrogateMeta>(&model.join("surrogate.json"))
-            .is_ok_and(|meta| meta.dataset_hash == dataset.hash() && meta.architecture == fit_cfg.architecture);
-        let fit_result = if reuse {
+        let reusable = almost_sim::fsutil::read_json::<SurrogateMeta>(&model.join("surrogate.json"))
+            .ok()
+            .filter(|meta| meta.dataset_hash == dataset.hash() && meta.architecture == fit_cfg.architecture);
+        let fit_result = if let Some(meta) = reusable {
             eprintln!("[2/4] reusing the surrogate in {} (fitted to this dataset)", model.display());
-            let meta: SurrogateMeta = almost_sim::fsutil::read_json(&model.join("surrogate.json"))?;
             format!("reused, held-out RMSE {:.3}% of range", 100.0 * meta.metrics[0].relative_rmse)
         } else {
             eprintln!("[2/4] fitting the surrogate -> {}", model.display());
@@ -146,8 +146,11 @@ impl Pipeline {
         let t = Instant::now();
         eprintln!("[4/4] evaluating on the devices' physics");
         let samples = if self.quick { 50 } else { 0 };
-        let text = crate::train::evaluate(&run, true, samples, &Default::default())?;
-        let physics: almost_net::PhysicsReport = almost_sim::fsutil::read_json(&run.join("physics.json"))?;
+        let evaluation = crate::train::evaluate(&run, true, samples, &Default::default())?;
+        let (text, physics) = match evaluation.physics {
+            Some(p) => (evaluation.text, p),
+            None => bail!("the physics evaluation of {} produced no report", run.display()),
+        };
         stages.push(Stage {
             name: "physics",
             seconds: t.elapsed().as_secs_f64(),

@@ -70,31 +70,47 @@ fn fit_and_save(
     Ok(fitted.report)
 }
 
+/// What [`evaluate`] measured: the printed text, and the physics report if it ran one.
+pub struct Evaluation {
+    /// The text to print.
+    pub text: String,
+    /// The physics report (also written to `physics.json`).
+    pub physics: Option<almost_net::PhysicsReport>,
+}
+
 /// Evaluates a trained run on its test set: surrogates only, or surrogates and physics
 /// (then `physics.json` is written into the run folder) on the run's own `[hardware]` with
-/// `hardware` overrides. Returns the printed text.
-pub fn evaluate(run: &Path, physics: bool, samples: usize, hardware: &almost_net::HardwareOverrides) -> Result<String> {
+/// `hardware` overrides.
+pub fn evaluate(
+    run: &Path,
+    physics: bool,
+    samples: usize,
+    hardware: &almost_net::HardwareOverrides,
+) -> Result<Evaluation> {
     let device = burn::tensor::Device::flex();
-    let (cfg, network, metas) = almost_net::load_run(run, burn::tensor::DType::F32, &device)?;
-    let (_, test) = almost_net::images::load(&cfg.data)?;
+    let almost_net::LoadedRun { config: cfg, network, metas, test, .. } =
+        almost_net::load_run(run, burn::tensor::DType::F32, &device)?;
     if !physics {
         let acc = almost_net::train::accuracy(&network, &test, samples, burn::tensor::DType::F32, &device);
         let n = if samples == 0 { test.len() } else { samples.min(test.len()) };
-        return Ok(format!("{n} test images: accuracy on surrogates {:.2}%\n", 100.0 * acc));
+        return Ok(Evaluation {
+            text: format!("{n} test images: accuracy on surrogates {:.2}%\n", 100.0 * acc),
+            physics: None,
+        });
     }
     let hw_cfg = hardware.apply(&cfg.hardware);
     let hw = almost_net::hardware_for(&metas, &network, &hw_cfg)?;
     let report = almost_net::evaluate(&network, &metas, hw.as_ref(), &test, samples, hw_cfg.bits, true);
     almost_sim::fsutil::write_json_atomic(&run.join("physics.json"), &report)?;
-    Ok(report.table())
+    Ok(Evaluation { text: report.table(), physics: Some(report) })
 }
 
 /// Sweeps imperfections of the hardware for a trained run; writes `robustness.json` and
 /// `robustness.svg` into the run folder and returns the table.
 pub fn robustness(run: &Path, samples: usize, sweep: &almost_net::robustness::Sweep) -> Result<String> {
     let device = burn::tensor::Device::flex();
-    let (cfg, network, metas) = almost_net::load_run(run, burn::tensor::DType::F32, &device)?;
-    let (_, test) = almost_net::images::load(&cfg.data)?;
+    let almost_net::LoadedRun { config: cfg, network, metas, test, .. } =
+        almost_net::load_run(run, burn::tensor::DType::F32, &device)?;
     let base = almost_net::HardwareConfig { seed: cfg.hardware.seed, ..Default::default() };
     let points = almost_net::robustness::sweep(&network, &metas, &test, samples, &base, sweep)?;
     almost_sim::fsutil::write_json_atomic(&run.join("robustness.json"), &points)?;

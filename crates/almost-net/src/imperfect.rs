@@ -11,14 +11,15 @@
 //!   so evaluations are reproducible.
 //! - **Quantisation**: A is rounded to `bits` bits within its bounds before the hardware runs.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use rand_distr_lite::standard_normal;
 use serde::{Deserialize, Serialize};
 
+use almost_sim::design::standard_normal;
 use almost_sim::devices::DeviceConfig;
 use almost_sim::solver::SolverOverrides;
 use almost_sim::{DeviceModel, Jacobian};
@@ -135,8 +136,9 @@ pub struct PerturbedHardware {
     pub instances: Vec<Vec<Arc<dyn DeviceModel>>>,
     /// Read-noise standard deviation.
     pub read_noise: f64,
-    /// Conductance-mismatch standard deviation.
-    pub mismatch: f64,
+    /// `factors[layer][device]`: the (1 + mismatch z_k) of each parameter of the instance;
+    /// empty without mismatch (drawn once, at build).
+    pub factors: Vec<Vec<Vec<f64>>>,
     /// Seed.
     pub seed: u64,
 }
@@ -190,16 +192,23 @@ impl PerturbedHardware {
             }
             instances.push(layer);
         }
-        Ok(Self { instances, read_noise: cfg.read_noise, mismatch: cfg.mismatch, seed: cfg.seed })
+        let factors = metas
+            .iter()
+            .zip(devices)
+            .enumerate()
+            .map(|(l, (meta, &m))| (0..m).map(|j| mismatch_factors(cfg, l, j, meta.n_a)).collect())
+            .collect();
+        Ok(Self { instances, read_noise: cfg.read_noise, factors, seed: cfg.seed })
     }
 
-    /// The factors (1 + mismatch z_k) of the parameters of one instance.
-    fn mismatch_factors(&self, layer: usize, device: usize, n_a: usize) -> Vec<f64> {
-        if self.mismatch == 0.0 {
-            return vec![1.0; n_a];
+    /// The parameters instance (`layer`, `device`) really has, and its mismatch factors.
+    fn effective_a<'a>(&'a self, layer: usize, device: usize, a: &'a [f64]) -> (Cow<'a, [f64]>, &'a [f64]) {
+        let f = &self.factors[layer][device];
+        if f.is_empty() {
+            (Cow::Borrowed(a), f)
+        } else {
+            (Cow::Owned(a.iter().zip(f).map(|(a, f)| a * f).collect()), f)
         }
-        let mut rng = ChaCha8Rng::seed_from_u64(mix(self.seed ^ 0x5151) ^ mix((layer as u64) << 32 | device as u64));
-        (0..n_a).map(|_| 1.0 + self.mismatch * standard_normal(&mut rng).clamp(-3.0, 3.0)).collect()
     }
 
     fn noise(&self, layer: usize, device: usize, x: &[f64], k: usize) -> f64 {
@@ -215,10 +224,18 @@ impl PerturbedHardware {
     }
 }
 
+/// The factors (1 + mismatch z_k) of the `n_a` parameters of one instance (empty without mismatch).
+fn mismatch_factors(cfg: &HardwareConfig, layer: usize, device: usize, n_a: usize) -> Vec<f64> {
+    if cfg.mismatch == 0.0 {
+        return Vec::new();
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(mix(cfg.seed ^ 0x5151) ^ mix((layer as u64) << 32 | device as u64));
+    (0..n_a).map(|_| 1.0 + cfg.mismatch * standard_normal(&mut rng).clamp(-3.0, 3.0)).collect()
+}
+
 impl Hardware for PerturbedHardware {
     fn respond(&self, layer: usize, device: usize, x: &[f64], a: &[f64]) -> almost_sim::Result<Vec<f64>> {
-        let f = self.mismatch_factors(layer, device, a.len());
-        let a_eff: Vec<f64> = a.iter().zip(&f).map(|(a, f)| a * f).collect();
+        let (a_eff, _) = self.effective_a(layer, device, a);
         let mut y = almost_sim::respond_guarded(self.instances[layer][device].as_ref(), x, &a_eff)?;
         for (k, v) in y.iter_mut().enumerate() {
             *v += self.noise(layer, device, x, k);
@@ -227,8 +244,7 @@ impl Hardware for PerturbedHardware {
     }
 
     fn jacobian(&self, layer: usize, device: usize, x: &[f64], a: &[f64]) -> Option<almost_sim::Result<Jacobian>> {
-        let f = self.mismatch_factors(layer, device, a.len());
-        let a_eff: Vec<f64> = a.iter().zip(&f).map(|(a, f)| a * f).collect();
+        let (a_eff, f) = self.effective_a(layer, device, a);
         self.instances[layer][device].sensitivities(x, &a_eff).map(|r| {
             r.map(|mut j| {
                 for (k, v) in j.y.iter_mut().enumerate() {
@@ -236,23 +252,11 @@ impl Hardware for PerturbedHardware {
                 }
                 // chain rule through A_eff = A f
                 for row in &mut j.dy_da {
-                    row.iter_mut().zip(&f).for_each(|(d, f)| *d *= f);
+                    row.iter_mut().zip(f).for_each(|(d, f)| *d *= f);
                 }
                 j
             })
         })
-    }
-}
-
-/// Standard normal draws without an extra dependency.
-mod rand_distr_lite {
-    use rand::Rng;
-
-    /// A standard normal number (Box-Muller).
-    pub fn standard_normal<R: Rng>(rng: &mut R) -> f64 {
-        let u1: f64 = rng.random::<f64>().max(f64::MIN_POSITIVE);
-        let u2: f64 = rng.random();
-        (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
     }
 }
 
@@ -270,14 +274,5 @@ mod tests {
         let mut b = vec![0.123];
         quantize(&mut b, &[-1.0], &[1.0], 0);
         assert_eq!(b, vec![0.123]);
-    }
-
-    #[test]
-    fn normal_draws_have_unit_variance() {
-        let mut rng = ChaCha8Rng::seed_from_u64(1);
-        let v: Vec<f64> = (0..20000).map(|_| standard_normal(&mut rng)).collect();
-        let mean = v.iter().sum::<f64>() / v.len() as f64;
-        let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / v.len() as f64;
-        assert!(mean.abs() < 0.03 && (var - 1.0).abs() < 0.05, "{mean} {var}");
     }
 }

@@ -52,6 +52,6 @@ pub use imperfect::{HardwareConfig, HardwareOverrides, PerturbedHardware};
 pub use layer::DeviceLayer;
 pub use network::{DeviceNetwork, build};
 pub use physics::{PhysicsReport, evaluate};
-pub use run::{load_run, save_run};
+pub use run::{LoadedRun, load_run, save_run};
 pub use train::{TrainOptions, Trained, hardware_for, train};
 pub use wiring::{MapShape, WiringConfig};

@@ -92,21 +92,26 @@ pub fn exact_step(
     let batch = labels.len();
     let a_hw = hardware_a(network, bits);
     let mut u = x.to_vec();
-    // per layer: (inputs x, dy/dx, dy/dA) of every call
-    let mut tape: Vec<(Vec<f64>, Vec<f64>, Vec<f64>)> = Vec::new();
+    // per layer: (dy/dx, dy/dA) of every call
+    let mut tape: Vec<(Vec<f64>, Vec<f64>)> = Vec::new();
     for (l, layer) in network.layers.iter().enumerate() {
         let m = layer.devices();
-        let (fan_in, n_a) = (layer.fan_in, a_hw[l].len() / m);
         let xin = layer.device_inputs_host(&u, batch);
-        let jacs: Vec<almost_sim::Result<almost_sim::Jacobian>> = (0..batch * m)
+        let call = LayerCall {
+            layer: l,
+            x: &xin,
+            fan_in: layer.fan_in,
+            a: &a_hw[l],
+            n_a: a_hw[l].len() / m,
+            output: layer.output,
+        };
+        let jacs: Vec<almost_sim::Result<almost_sim::Jacobian>> = (0..call.calls())
             .into_par_iter()
             .map(|c| {
-                let j = c % m;
-                hardware
-                    .jacobian(l, j, &xin[c * fan_in..(c + 1) * fan_in], &a_hw[l][j * n_a..(j + 1) * n_a])
-                    .unwrap_or_else(|| {
-                        Err(almost_sim::SimError::config("exact mode", "the device provides no exact derivatives"))
-                    })
+                let (j, x, a) = call.call(c);
+                hardware.jacobian(l, j, x, a).unwrap_or_else(|| {
+                    Err(almost_sim::SimError::config("exact mode", "the device provides no exact derivatives"))
+                })
             })
             .collect();
         let (mut y, mut dx, mut da) = (Vec::with_capacity(batch * m), Vec::new(), Vec::new());
@@ -116,7 +121,7 @@ pub fn exact_step(
             dx.extend_from_slice(&jac.dy_dx[layer.output]);
             da.extend_from_slice(&jac.dy_da[layer.output]);
         }
-        tape.push((xin, dx, da));
+        tape.push((dx, da));
         u = y;
     }
     // softmax cross-entropy on the summing readout
@@ -144,7 +149,7 @@ pub fn exact_step(
     for (l, layer) in network.layers.iter().enumerate().rev() {
         let (m, fan_in) = (layer.devices(), layer.fan_in);
         let n_a = a_hw[l].len() / m;
-        let (_, dx, da) = &tape[l];
+        let (dx, da) = &tape[l];
         let mut ga = vec![0.0; m * n_a];
         for c in 0..batch * m {
             let j = c % m;

@@ -96,7 +96,7 @@ pub fn check(network: &DeviceNetwork, data: &RegressionData, origin: &str) -> Re
     if last.devices() != data.d_out {
         return dim(
             (network.layers.len() - 1).to_string(),
-            format!("{} devices give {} outputs, the targets are {} wide", last.devices(), last.devices(), data.d_out),
+            format!("its {} devices are the outputs, the targets are {} wide", last.devices(), data.d_out),
         );
     }
     Ok(())
@@ -130,17 +130,18 @@ pub fn train_regression(
     let mut history = Vec::with_capacity(cfg.epochs);
     for _ in 0..cfg.epochs {
         order.shuffle(&mut rng);
-        let mut sum = 0.0;
+        // summed on the device, read back once per epoch
+        let mut sum = Tensor::<1>::zeros([1], (device, dtype));
         for batch in order.chunks(cfg.batch_size) {
             let index = Tensor::<1, Int>::from_data(TensorData::new(batch.to_vec(), [batch.len()]), device);
             let loss = mse(&network, x.clone().select(0, index.clone()), t.clone().select(0, index));
-            sum += loss.clone().into_scalar::<f64>() * batch.len() as f64;
+            sum = sum + loss.clone().detach() * batch.len() as f64;
             let lr = crate::train::cosine_lr(cfg.learning_rate, step, total);
             let grads = GradientsParams::from_grads(loss.backward(), &network);
             network = optim.step(lr, network, grads).project();
             step += 1.0;
         }
-        history.push(sum / rows as f64);
+        history.push(sum.into_scalar::<f64>() / rows as f64);
     }
     Ok((network, history))
 }

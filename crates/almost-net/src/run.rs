@@ -12,6 +12,7 @@ use almost_surrogate::SurrogateMeta;
 use crate::config::NetConfig;
 use crate::error::{NetError, Result};
 use crate::history::EpochMetrics;
+use crate::images::ImageSet;
 use crate::network::{DeviceNetwork, build};
 use crate::wiring::MapShape;
 
@@ -81,8 +82,23 @@ pub fn save_run(
     Ok(())
 }
 
-/// Loads a finished run: its config, and the network with the trained A on `device`.
-pub fn load_run(run: &Path, dtype: DType, device: &Device) -> Result<(NetConfig, DeviceNetwork, Vec<SurrogateMeta>)> {
+/// A finished run, loaded: its config, the network with the trained A, the layers'
+/// surrogate metadata, and the images it was trained and tested on.
+pub struct LoadedRun {
+    /// The network config.
+    pub config: NetConfig,
+    /// The trained network.
+    pub network: DeviceNetwork,
+    /// Surrogate metadata per layer.
+    pub metas: Vec<SurrogateMeta>,
+    /// The training images.
+    pub train: ImageSet,
+    /// The test images.
+    pub test: ImageSet,
+}
+
+/// Loads a finished run onto `device`: config, trained network, and its data (read once).
+pub fn load_run(run: &Path, dtype: DType, device: &Device) -> Result<LoadedRun> {
     let summary_path: PathBuf = run.join("network.json");
     if !summary_path.exists() {
         return Err(NetError::BadRun {
@@ -91,13 +107,10 @@ pub fn load_run(run: &Path, dtype: DType, device: &Device) -> Result<(NetConfig,
         });
     }
     let summary: RunSummary = almost_sim::fsutil::read_json(&summary_path)?;
-    let cfg = summary.config;
-    let input = MapShape { height: 28, width: 28, channels: 1 };
-    let input = match crate::images::load(&cfg.data) {
-        Ok((train, _)) => MapShape { height: train.rows, width: train.cols, channels: 1 },
-        Err(_) => input,
-    };
-    let (skeleton, metas) = build(&cfg, input, dtype, device)?;
+    let config = summary.config;
+    let (train, test) = crate::images::load(&config.data)?;
+    let input = MapShape { height: train.rows, width: train.cols, channels: 1 };
+    let (skeleton, metas) = build(&config, input, dtype, device)?;
     for ((dir, sha), meta) in summary.surrogates.iter().zip(&metas) {
         if &meta.weights_sha256 != sha {
             return Err(NetError::BadRun {
@@ -106,12 +119,8 @@ pub fn load_run(run: &Path, dtype: DType, device: &Device) -> Result<(NetConfig,
             });
         }
     }
-    let path = run.join("network.bpk");
-    let bytes = std::fs::read(&path).map_err(|e| NetError::io(&path, e))?;
-    let record = burn::store::ModuleRecord::from_bytes(burn::tensor::Bytes::from_bytes_vec(bytes))
-        .map_err(|e| NetError::BadRun { path: path.clone(), message: e.to_string() })?;
-    let network = skeleton.try_load_record(record).map_err(|e| NetError::BadRun { path, message: e.to_string() })?;
-    Ok((cfg, network, metas))
+    let network = load_a_from(run, skeleton)?;
+    Ok(LoadedRun { config, network, metas, train, test })
 }
 
 /// Loads the trained A (and everything else) of the run folder `init` into `network`, which

@@ -207,6 +207,13 @@ fn kensler_permute(mut i: u32, len: u32, p: u32) -> u32 {
 }
 
 /// A uniform number in [0, 1) from a SplitMix64 hash of (seed, d, i).
+/// A standard normal number from two uniforms (Box-Muller), for seeded perturbations.
+pub fn standard_normal<R: Rng>(rng: &mut R) -> f64 {
+    let u1: f64 = rng.random::<f64>().max(f64::MIN_POSITIVE);
+    let u2: f64 = rng.random();
+    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+}
+
 fn unit_hash(seed: u64, d: u64, i: u64) -> f64 {
     let mut z = seed ^ d.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ i.wrapping_mul(0xD1B5_4A32_D192_ED03);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -282,5 +289,14 @@ mod tests {
                 .unwrap_err()
                 .to_string();
         assert!(err.contains("samples must be at least 1"), "{err}");
+    }
+
+    #[test]
+    fn normal_draws_have_unit_variance() {
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let v: Vec<f64> = (0..20000).map(|_| standard_normal(&mut rng)).collect();
+        let mean = v.iter().sum::<f64>() / v.len() as f64;
+        let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / v.len() as f64;
+        assert!(mean.abs() < 0.03 && (var - 1.0).abs() < 0.05, "{mean} {var}");
     }
 }

@@ -73,8 +73,12 @@ where
             let reason =
                 solver.step().map_err(|e| SimError::Solver { time: solver.state().t, message: e.to_string() })?;
             let st = solver.state();
-            let finite = (0..st.y.len()).all(|i| st.y.get_index(i).is_finite())
-                && st.s.clone_as_vec().iter().all(|v| v.is_finite());
+            // lane by lane: no copy of the sensitivities on every step
+            let finite = (0..n).all(|k| st.y.get_index(k).is_finite())
+                && (0..np).all(|j| {
+                    let lane = st.s.get_batch(j);
+                    (0..n).all(|k| lane.get_index(k).is_finite())
+                });
             guard.step(st.t, finite, "state or sensitivity")?;
             if matches!(reason, OdeSolverStopReason::TstopReached) {
                 break;

@@ -98,6 +98,17 @@ impl Table {
         &self.y[i * self.ny..(i + 1) * self.ny]
     }
 
+    /// `[min, max]` of each output over the rows whose sample succeeded.
+    pub fn y_range(&self) -> Vec<[f64; 2]> {
+        let mut range = vec![[f64::INFINITY, f64::NEG_INFINITY]; self.ny];
+        for r in self.ok_rows() {
+            for (m, &v) in range.iter_mut().zip(self.y_row(r)) {
+                *m = [m[0].min(v), m[1].max(v)];
+            }
+        }
+        range
+    }
+
     /// Indices of the rows whose sample succeeded.
     pub fn ok_rows(&self) -> Vec<usize> {
         (0..self.len()).filter(|&i| self.status[i] == 0).collect()

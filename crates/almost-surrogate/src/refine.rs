@@ -15,6 +15,7 @@
 
 use std::time::Instant;
 
+use almost_sim::design::standard_normal;
 use almost_sim::generate::respond_many;
 use almost_sim::{Dataset, DeviceModel, FailureKind, Table};
 use rand::{Rng, SeedableRng};
@@ -113,7 +114,8 @@ pub fn refine(dataset: &Dataset, config: &FitConfig, device: &dyn DeviceModel, p
     let d_in = nx + na;
     let (lo, hi): (Vec<f64>, Vec<f64>) = plan.domain.x.iter().chain(&plan.domain.a).map(|[l, h]| (*l, *h)).unzip();
     let val = split_table(&dataset.table, spec, &config.training, &dataset.dir)?.val;
-    let out_range = output_range(&dataset.table);
+    // width of each output over the dataset's successful rows (never zero)
+    let out_range: Vec<f64> = dataset.table.y_range().iter().map(|[l, h]| (h - l).max(f64::MIN_POSITIVE)).collect();
     let dtype = config.training.precision.dtype();
     let host = burn::tensor::Device::flex();
 
@@ -212,24 +214,7 @@ fn neighbour(centre: &[f64], lo: &[f64], hi: &[f64], radius: f64, rng: &mut ChaC
     centre
         .iter()
         .zip(lo.iter().zip(hi))
-        .map(|(c, (l, h))| {
-            // Box-Muller: one standard normal from two uniforms
-            let (u1, u2): (f64, f64) = (rng.random_range(f64::EPSILON..1.0), rng.random());
-            let z = (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
-            (c + radius * (h - l) * z).clamp(*l, *h)
-        })
-        .collect()
-}
-
-/// Width of each output over the dataset's successful rows (never zero).
-fn output_range(table: &Table) -> Vec<f64> {
-    let ok = table.ok_rows();
-    (0..table.ny)
-        .map(|k| {
-            let col = ok.iter().map(|&r| table.y_row(r)[k]);
-            let (l, h) = col.fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| (l.min(v), h.max(v)));
-            (h - l).max(f64::MIN_POSITIVE)
-        })
+        .map(|(c, (l, h))| (c + radius * (h - l) * standard_normal(rng)).clamp(*l, *h))
         .collect()
 }
 

@@ -109,16 +109,11 @@ impl SurrogateMeta {
             n_y: plan.device.n_outputs(),
             domain: plan.domain.clone(),
             normalization: fitted.normalization.clone(),
+            // the dataset's outputs, widened by any rows refinement added
             y_range: {
-                let t = &dataset.table;
-                let ok = t.ok_rows();
-                let extra = &fitted.extra.outputs;
-                (0..t.ny)
-                    .map(|k| {
-                        let col = ok.iter().map(|&r| t.y_row(r)[k]).chain(extra.iter().skip(k).step_by(t.ny).copied());
-                        [col.clone().fold(f64::INFINITY, f64::min), col.fold(f64::NEG_INFINITY, f64::max)]
-                    })
-                    .collect()
+                let (lo, hi) = crate::normalize::column_range(&fitted.extra.outputs, dataset.table.ny);
+                let range = dataset.table.y_range().into_iter().zip(lo.into_iter().zip(hi));
+                range.map(|([l, h], (el, eh))| [l.min(el), h.max(eh)]).collect()
             },
             device: plan.device.clone(),
             device_hash: plan.device_hash.clone(),

@@ -38,7 +38,7 @@ enum Command {
         /// Output folder for the surrogate.
         #[arg(long)]
         out: PathBuf,
-        /// Fit config (TOML: [architecture], [training], [report]); defaults if omitted.
+        /// Fit config (TOML: [architecture], [training], [report], [refine]); defaults if omitted.
         #[arg(long)]
         config: Option<PathBuf>,
         /// Skip the comparison of gradients with the device's finite differences.
@@ -249,9 +249,9 @@ fn main() -> Result<()> {
             almost_cli::bench_modes::run(&config, init.as_deref(), images, &work)?;
         }
         Command::Evaluate { run, physics, samples, hardware } => {
-            let text = almost_cli::train::evaluate(&run, physics, samples, &hardware.overrides())
+            let evaluation = almost_cli::train::evaluate(&run, physics, samples, &hardware.overrides())
                 .with_context(|| format!("evaluating {}", run.display()))?;
-            print!("{text}");
+            print!("{}", evaluation.text);
         }
     }
     Ok(())
