@@ -19,14 +19,16 @@ fn main() -> anyhow::Result<()> {
     let run = Path::new("runs/digit-classifier-example");
     // a fresh run each time (train resumes from a checkpoint of the same config otherwise)
     let _ = std::fs::remove_dir_all(run);
-    let trained = train(&cfg, run, &TrainOptions { progress: true, stop_after: None })?;
+    let trained = train(&cfg, run, &TrainOptions { progress: true, ..Default::default() })?;
     for h in &trained.history {
         println!("epoch {}: test accuracy on surrogates {:.2}%", h.epoch, 100.0 * h.test_accuracy);
     }
+    // every run ends with a check on the physics (a subsample of the test set)
+    println!("{}", trained.physics.summary());
     let parameters: usize = trained.network.a_values().iter().map(Vec::len).sum();
     println!("{parameters} trained numbers, all device parameters A");
 
-    // the same network on the diode-node physics: one ODE solve per device and image
+    // the same network on the diode-node physics, on more images: one ODE solve per device and image
     let hardware = NominalHardware::from_metas(&trained.metas)?;
     let inner = burn::module::Module::valid(&trained.network);
     let report = evaluate(&inner, &trained.metas, &hardware, &trained.test, 500, 0, true);

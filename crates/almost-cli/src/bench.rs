@@ -23,7 +23,7 @@ pub fn run(scale: f64, fan_in: usize, repeats: usize) -> Result<()> {
         let cfg: GenerateConfig = toml::from_str(&text)?;
         let job = cfg.resolve("bench")?;
         for threads in [1, 2] {
-            let row = bench_job(&job, &cfg.solver, threads, repeats)?;
+            let row = bench_job(&job, threads, repeats)?;
             println!(
                 "{:<14} {:>7} {:>9} {:>14.0} {:>14.0} {:>10.3}",
                 row.device,

@@ -28,10 +28,12 @@ pub fn run(config: &Path, init: Option<&Path>, images: usize, work: &Path) -> Re
         cfg.training.train_images = images;
         cfg.training.eval_images = 1;
         cfg.training.init = init.map(Path::to_path_buf);
+        cfg.training.probe_images = 0;
         let run = work.join(format!("bench-mode-{mode}"));
         let _ = std::fs::remove_dir_all(&run);
         let t = Instant::now();
-        let trained = train(&cfg, &run, &TrainOptions { progress: true, stop_after: None })?;
+        let trained =
+            train(&cfg, &run, &TrainOptions { progress: true, skip_physics_check: true, ..Default::default() })?;
         // the epoch's own time, without building the network and the hardware
         let seconds = trained.history.last().map_or(t.elapsed().as_secs_f64(), |h| h.seconds);
         println!(

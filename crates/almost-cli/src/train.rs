@@ -67,6 +67,24 @@ fn fit_and_save(
     let meta = SurrogateMeta { refined_points, ..SurrogateMeta::for_fit(&fitted, dataset, cfg) };
     save(out, &fitted.surrogate, meta)?;
     write_artifacts(&fitted, out, cfg.report.plots)?;
+    // say now what training would refuse later, with the same default threshold
+    let limit = almost_net::NetTrainingConfig::default().max_surrogate_error;
+    for o in &fitted.report.outputs {
+        if !(o.output_range > 0.0 && o.relative_rmse.is_finite()) {
+            eprintln!(
+                "WARNING: output {}: the output range is {}: a relative error is meaningless and training will refuse this surrogate",
+                o.name, o.output_range
+            );
+        } else if o.relative_rmse > limit {
+            eprintln!(
+                "WARNING: output {}: held-out RMSE {:.2}% of range is above the {:.1}% that network training accepts \
+                 (more samples, or a larger fit config such as simulations/surrogates/diode-node.toml)",
+                o.name,
+                100.0 * o.relative_rmse,
+                100.0 * limit
+            );
+        }
+    }
     Ok(fitted.report)
 }
 
@@ -94,7 +112,11 @@ pub fn evaluate(
         let acc = almost_net::train::accuracy(&network, &test, samples, burn::tensor::DType::F32, &device);
         let n = if samples == 0 { test.len() } else { samples.min(test.len()) };
         return Ok(Evaluation {
-            text: format!("{n} test images: accuracy on surrogates {:.2}%\n", 100.0 * acc),
+            text: format!(
+                "{n} test images: accuracy on surrogates {:.2}% ({}: add --physics)\n",
+                100.0 * acc,
+                almost_net::check::NOT_CHECKED
+            ),
             physics: None,
         });
     }

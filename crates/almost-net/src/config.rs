@@ -27,6 +27,11 @@
 //! batch_size = 64
 //! learning_rate = 0.01
 //! seed = 1
+//! max_surrogate_error = 0.02     # refuse surrogates whose held-out RMSE is above 2% of range
+//! physics_check_images = 500     # the run ends on the physics: this many test images (0 = all)
+//! physics_check_solves = 2000000 # ... within this many device solves (0 = no budget)
+//! probe_images = 64              # per epoch: box exits and surrogate error where the net operates
+//! probe_solves = 256             # ... measured with this many device solves per layer
 //!
 //! [hardware]                     # optional: imperfect devices (physics modes, evaluation)
 //! variability = 0.05             # relative sigma of c, g_max, i_s per device instance
@@ -151,6 +156,19 @@ pub struct NetTrainingConfig {
     pub train_images: usize,
     /// Test images evaluated on the hardware after every epoch (0 = none).
     pub physics_eval_images: usize,
+    /// Largest held-out RMSE of a layer's surrogate, as a share of its output range, that
+    /// training accepts (surrogate and physics-aware modes); above it training is refused.
+    pub max_surrogate_error: f64,
+    /// Test images of the check on the physics that ends every run (0 = all of them).
+    pub physics_check_images: usize,
+    /// Budget of that check in device solves (images x devices; 0 = no budget): slow devices
+    /// get fewer images.
+    pub physics_check_solves: usize,
+    /// Training images pushed through the network after every epoch to see where it drives
+    /// its devices (box exits, surrogate error at the operating points; 0 = off).
+    pub probe_images: usize,
+    /// Device evaluations per layer of that probe solved on the device itself.
+    pub probe_solves: usize,
 }
 
 impl Default for NetTrainingConfig {
@@ -167,6 +185,11 @@ impl Default for NetTrainingConfig {
             init: None,
             train_images: 0,
             physics_eval_images: 0,
+            max_surrogate_error: 0.02,
+            physics_check_images: 500,
+            physics_check_solves: 2_000_000,
+            probe_images: 64,
+            probe_solves: 256,
         }
     }
 }
@@ -213,6 +236,9 @@ impl NetConfig {
         }
         if !(t.learning_rate.is_finite() && t.learning_rate > 0.0) {
             return bad("training.learning_rate must be positive");
+        }
+        if !(t.max_surrogate_error.is_finite() && t.max_surrogate_error > 0.0) {
+            return bad("training.max_surrogate_error must be a positive share of the output range (0.02 = 2%)");
         }
         if self.readout.classes < 2 || self.readout.per_class == 0 {
             return bad("readout needs at least 2 classes and 1 device per class");

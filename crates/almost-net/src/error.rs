@@ -54,6 +54,54 @@ pub enum NetError {
         /// What is wrong.
         message: String,
     },
+    /// The device rebuilt from a surrogate's metadata no longer hashes to what the surrogate
+    /// was fitted to (the device's code or constants changed since).
+    #[error(
+        "layer {layer}: the {kind} device rebuilt for its surrogate no longer matches the recorded hash \
+         (the device code or its constants changed since the fit): simulate and fit again"
+    )]
+    DeviceChanged {
+        /// Layer index (0-based).
+        layer: usize,
+        /// Device kind.
+        kind: String,
+    },
+    /// Exact mode needs the devices' own derivatives and this device provides none.
+    #[error("layer {layer}: exact mode needs the device's exact derivatives and the {kind} device provides none")]
+    NoDerivatives {
+        /// Layer index (0-based).
+        layer: usize,
+        /// Device kind.
+        kind: String,
+    },
+    /// A device's derivatives failed at some point.
+    #[error("layer {layer}: exact derivatives failed: {source}")]
+    Derivatives {
+        /// Layer index (0-based).
+        layer: usize,
+        /// The device's error.
+        source: almost_sim::SimError,
+    },
+    /// A layer's surrogate is too far from its device to train on: its recorded held-out
+    /// RMSE is above the threshold (NaN when the figure is meaningless).
+    #[error(
+        "layer {layer}: the surrogate in {path} has a held-out RMSE of {rmse_percent:.2}% of its output range, \
+         above the {threshold_percent:.2}% that training accepts: a network trained on it learns the \
+         surrogate's errors, and its accuracy on surrogates says nothing about the device. Fit a better \
+         surrogate (more samples: almost-simulate generate CONFIG --samples N; a larger fit config: \
+         almost-train surrogate --config simulations/surrogates/diode-node.toml), or accept it knowingly \
+         with --max-surrogate-error or [training] max_surrogate_error"
+    )]
+    PoorSurrogate {
+        /// Layer index (0-based).
+        layer: usize,
+        /// The surrogate's folder.
+        path: PathBuf,
+        /// Its recorded held-out RMSE, percent of the output range.
+        rmse_percent: f64,
+        /// The accepted maximum, percent of the output range.
+        threshold_percent: f64,
+    },
     /// An I/O operation failed.
     #[error("{path}: {source}")]
     Io {

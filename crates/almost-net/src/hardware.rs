@@ -4,7 +4,6 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
-use almost_sim::solver::SolverOverrides;
 use almost_sim::{DeviceModel, Jacobian};
 use almost_surrogate::SurrogateMeta;
 
@@ -54,6 +53,11 @@ pub trait Hardware: Sync {
     /// Outputs and exact derivatives of one device instance, if the device provides them.
     fn jacobian(&self, layer: usize, device: usize, x: &[f64], a: &[f64]) -> Option<almost_sim::Result<Jacobian>>;
 
+    /// The name of layer `layer`'s device, for messages.
+    fn kind(&self, _layer: usize) -> String {
+        "layer's".into()
+    }
+
     /// The wanted output of every call of a layer; `None` where a solve failed. Solves in
     /// parallel (rayon) by default.
     fn respond_layer(&self, call: &LayerCall<'_>) -> Vec<Option<f64>> {
@@ -84,21 +88,19 @@ impl NominalHardware {
 
 /// The device behind a surrogate, checked against its recorded hash.
 pub fn rebuild(layer: usize, meta: &SurrogateMeta) -> Result<Arc<dyn DeviceModel>> {
-    let overrides = meta.solver.as_ref().map(SolverOverrides::from).unwrap_or_default();
-    let device = meta.device_config.build(&overrides)?;
-    if device.spec().hash() != meta.device_hash {
-        return Err(NetError::dimension(
-            layer,
-            format!(
-                "the device rebuilt for the surrogate of {} no longer matches its hash: device code changed",
-                meta.device.kind
-            ),
-        ));
-    }
-    Ok(device)
+    almost_sim::devices::rebuild_recorded(&meta.device_config, meta.solver.as_ref(), &meta.device_hash).map_err(|e| {
+        match e {
+            almost_sim::SimError::DeviceChanged { kind } => NetError::DeviceChanged { layer, kind },
+            other => other.into(),
+        }
+    })
 }
 
 impl Hardware for NominalHardware {
+    fn kind(&self, layer: usize) -> String {
+        self.devices.get(layer).map_or_else(|| "unknown".into(), |d| d.spec().kind.clone())
+    }
+
     fn respond(&self, layer: usize, _device: usize, x: &[f64], a: &[f64]) -> almost_sim::Result<Vec<f64>> {
         almost_sim::respond_guarded(self.devices[layer].as_ref(), x, a)
     }

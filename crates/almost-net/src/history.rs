@@ -7,6 +7,7 @@ use almost_sim::fsutil::write_atomic;
 use plotters::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::check::LayerHealth;
 use crate::error::{NetError, Result};
 
 /// One epoch of network training.
@@ -23,22 +24,44 @@ pub struct EpochMetrics {
     /// Test accuracy on the hardware, when measured during training.
     #[serde(default)]
     pub test_accuracy_physics: Option<f64>,
+    /// Test images behind `test_accuracy_physics`.
+    #[serde(default)]
+    pub physics_images: Option<usize>,
     /// Learning rate at the end of the epoch.
     pub learning_rate: f64,
     /// Wall-clock seconds of the epoch.
     pub seconds: f64,
+    /// Where the network drove its devices, per layer (empty when not probed).
+    #[serde(default)]
+    pub health: Vec<LayerHealth>,
 }
 
 /// Writes `metrics.csv` (atomically).
 pub fn write_csv(path: &Path, history: &[EpochMetrics]) -> Result<()> {
-    let mut s =
-        String::from("epoch,train_loss,train_accuracy,test_accuracy,test_accuracy_physics,learning_rate,seconds\n");
+    let mut s = String::from(
+        "epoch,train_loss,train_accuracy,test_accuracy,test_accuracy_physics,physics_images,learning_rate,seconds,\
+         box_exit_share,operating_error,high_error_share\n",
+    );
+    let opt = |v: Option<String>| v.unwrap_or_default();
     for h in history {
-        let phys = h.test_accuracy_physics.map_or(String::new(), |v| v.to_string());
+        let phys = opt(h.test_accuracy_physics.map(|v| v.to_string()));
+        let images = opt(h.physics_images.map(|v| v.to_string()));
+        // per epoch, the worst layer: empty when the epoch was not probed
+        let worst = |f: fn(&LayerHealth) -> f64| {
+            opt((!h.health.is_empty()).then(|| h.health.iter().map(f).fold(0.0, f64::max).to_string()))
+        };
         let _ = writeln!(
             s,
-            "{},{},{},{},{phys},{},{}",
-            h.epoch, h.train_loss, h.train_accuracy, h.test_accuracy, h.learning_rate, h.seconds
+            "{},{},{},{},{phys},{images},{},{},{},{},{}",
+            h.epoch,
+            h.train_loss,
+            h.train_accuracy,
+            h.test_accuracy,
+            h.learning_rate,
+            h.seconds,
+            worst(|l| l.outside_box),
+            worst(|l| l.operating_error),
+            worst(|l| l.high_error)
         );
     }
     Ok(write_atomic(path, s.as_bytes())?)

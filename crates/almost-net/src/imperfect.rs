@@ -20,7 +20,6 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use almost_sim::design::standard_normal;
-use almost_sim::devices::DeviceConfig;
 use almost_sim::solver::SolverOverrides;
 use almost_sim::{DeviceModel, Jacobian};
 use almost_surrogate::SurrogateMeta;
@@ -98,16 +97,6 @@ impl HardwareOverrides {
     }
 }
 
-/// Constants varied by default for a device kind.
-pub fn default_varied(kind: &str) -> &'static [&'static str] {
-    match kind {
-        "diode-node" => &["c", "g_max", "i_s"],
-        "fhn-neuron" => &["a", "b", "phi", "g_max"],
-        "duffing-mems" => &["c", "k", "beta"],
-        _ => &[],
-    }
-}
-
 /// Rounds every A to `bits` bits within `[lo, hi]` (per parameter, `a` row-major `[devices, n_a]`).
 pub fn quantize(a: &mut [f64], lo: &[f64], hi: &[f64], bits: u32) {
     if bits == 0 {
@@ -155,40 +144,33 @@ impl PerturbedHardware {
                 instances.push(vec![nominal; m]);
                 continue;
             }
-            let (DeviceConfig::DiodeNode(base) | DeviceConfig::FhnNeuron(base) | DeviceConfig::DuffingMems(base)) =
-                &meta.device_config
-            else {
+            let varied: Vec<String> =
+                if cfg.vary.is_empty() { meta.device_config.default_varied()? } else { cfg.vary.clone() };
+            if varied.is_empty() {
                 return Err(NetError::config(
                     "hardware.variability",
-                    format!("device '{}' has no named constants to vary", meta.device.kind),
+                    format!(
+                        "device '{}' declares no constants to vary: name them with hardware.vary (DiffSL devices: \
+                         [constants] and vary in their description)",
+                        meta.device.kind
+                    ),
                 ));
-            };
-            let varied: Vec<String> = if cfg.vary.is_empty() {
-                default_varied(&meta.device.kind).iter().map(|s| s.to_string()).collect()
-            } else {
-                cfg.vary.clone()
-            };
+            }
             let mut layer = Vec::with_capacity(m);
             for j in 0..m {
                 let mut rng = ChaCha8Rng::seed_from_u64(mix(cfg.seed ^ mix((l as u64) << 32 | j as u64)));
-                let mut constants: BTreeMap<String, f64> = meta.device.constants.clone();
+                let mut changes = BTreeMap::new();
                 for name in &varied {
-                    let Some(v) = constants.get_mut(name) else {
+                    let Some(v) = meta.device.constants.get(name) else {
                         return Err(NetError::config(
                             "hardware.vary",
                             format!("device '{}' has no constant '{name}'", meta.device.kind),
                         ));
                     };
-                    *v *= 1.0 + cfg.variability * standard_normal(&mut rng).clamp(-3.0, 3.0);
+                    changes
+                        .insert(name.clone(), v * (1.0 + cfg.variability * standard_normal(&mut rng).clamp(-3.0, 3.0)));
                 }
-                let mut c = base.clone();
-                c.constants = constants;
-                let config = match &meta.device_config {
-                    DeviceConfig::DiodeNode(_) => DeviceConfig::DiodeNode(c),
-                    DeviceConfig::FhnNeuron(_) => DeviceConfig::FhnNeuron(c),
-                    _ => DeviceConfig::DuffingMems(c),
-                };
-                layer.push(config.build(&overrides)?);
+                layer.push(meta.device_config.with_constants(&changes)?.build(&overrides)?);
             }
             instances.push(layer);
         }
@@ -234,6 +216,10 @@ fn mismatch_factors(cfg: &HardwareConfig, layer: usize, device: usize, n_a: usiz
 }
 
 impl Hardware for PerturbedHardware {
+    fn kind(&self, layer: usize) -> String {
+        self.instances.get(layer).and_then(|l| l.first()).map_or_else(|| "unknown".into(), |d| d.spec().kind.clone())
+    }
+
     fn respond(&self, layer: usize, device: usize, x: &[f64], a: &[f64]) -> almost_sim::Result<Vec<f64>> {
         let (a_eff, _) = self.effective_a(layer, device, a);
         let mut y = almost_sim::respond_guarded(self.instances[layer][device].as_ref(), x, &a_eff)?;

@@ -26,6 +26,7 @@
 //!   the coefficients of exp(sum a_i A_i)).
 
 pub mod batch;
+pub mod check;
 pub mod checkpoint;
 pub mod config;
 pub mod error;
@@ -35,9 +36,11 @@ pub mod idx;
 pub mod images;
 pub mod imperfect;
 pub mod layer;
+pub mod loss;
 pub mod matrix;
 pub mod modes;
 pub mod network;
+pub mod parallel;
 pub mod physics;
 pub mod regression;
 pub mod robustness;
@@ -45,6 +48,7 @@ pub mod run;
 pub mod train;
 pub mod wiring;
 
+pub use check::{PhysicsCheck, PhysicsVerdict};
 pub use config::{LayerConfig, Mode, NetConfig, NetTrainingConfig, ReadoutConfig};
 pub use error::{NetError, Result};
 pub use hardware::{Hardware, LayerCall, NominalHardware};

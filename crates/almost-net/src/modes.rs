@@ -20,8 +20,8 @@ use almost_surrogate::tensor_io::to_vec;
 use crate::error::{NetError, Result};
 use crate::hardware::{Hardware, LayerCall};
 use crate::imperfect::quantize;
+use crate::loss::cross_entropy;
 use crate::network::DeviceNetwork;
-use crate::train::cross_entropy;
 
 /// A in host memory as the hardware sees it (quantised to `bits` if non-zero), per layer.
 pub fn hardware_a(network: &DeviceNetwork, bits: u32) -> Vec<Vec<f64>> {
@@ -105,18 +105,18 @@ pub fn exact_step(
             n_a: a_hw[l].len() / m,
             output: layer.output,
         };
-        let jacs: Vec<almost_sim::Result<almost_sim::Jacobian>> = (0..call.calls())
+        let jacs: Vec<Option<almost_sim::Result<almost_sim::Jacobian>>> = (0..call.calls())
             .into_par_iter()
             .map(|c| {
                 let (j, x, a) = call.call(c);
-                hardware.jacobian(l, j, x, a).unwrap_or_else(|| {
-                    Err(almost_sim::SimError::config("exact mode", "the device provides no exact derivatives"))
-                })
+                hardware.jacobian(l, j, x, a)
             })
             .collect();
         let (mut y, mut dx, mut da) = (Vec::with_capacity(batch * m), Vec::new(), Vec::new());
         for jac in jacs {
-            let jac = jac.map_err(|e| NetError::dimension(l, format!("exact derivatives failed: {e}")))?;
+            let jac = jac
+                .ok_or_else(|| NetError::NoDerivatives { layer: l, kind: hardware.kind(l) })?
+                .map_err(|source| NetError::Derivatives { layer: l, source })?;
             y.push(jac.y[layer.output]);
             dx.extend_from_slice(&jac.dy_dx[layer.output]);
             da.extend_from_slice(&jac.dy_da[layer.output]);

@@ -47,6 +47,12 @@ pub struct PhysicsReport {
     pub accuracy_physics: f64,
     /// Fraction of images where both predict the same class.
     pub agreement: f64,
+    /// Images the physical network gets right and the surrogate network wrong.
+    #[serde(default)]
+    pub physics_only_right: usize,
+    /// Images the surrogate network gets right and the physical network wrong.
+    #[serde(default)]
+    pub surrogate_only_right: usize,
     /// Per-layer gaps.
     pub layers: Vec<LayerGap>,
     /// Total device solves.
@@ -111,6 +117,7 @@ pub fn evaluate(
     let mut sq_local = vec![0.0; gaps.len()];
     let mut sq_gap = vec![0.0; gaps.len()];
     let (mut right_sur, mut right_phys, mut agree) = (0usize, 0usize, 0usize);
+    let (mut physics_only, mut surrogate_only) = (0usize, 0usize);
     let start = Instant::now();
     let idx: Vec<usize> = (0..n).collect();
     for chunk in idx.chunks(25) {
@@ -165,6 +172,8 @@ pub fn evaluate(
             let label = usize::from(test.labels[chunk[bi]]);
             right_sur += usize::from(ps == label);
             right_phys += usize::from(pp == label);
+            physics_only += usize::from(pp == label && ps != label);
+            surrogate_only += usize::from(ps == label && pp != label);
             agree += usize::from(ps == pp);
         }
     }
@@ -179,6 +188,8 @@ pub fn evaluate(
         accuracy_surrogate: right_sur as f64 / n.max(1) as f64,
         accuracy_physics: right_phys as f64 / n.max(1) as f64,
         agreement: agree as f64 / n.max(1) as f64,
+        physics_only_right: physics_only,
+        surrogate_only_right: surrogate_only,
         layers: gaps,
         solves: total,
         seconds,

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use almost_surrogate::SurrogateMeta;
 
+use crate::check::PhysicsVerdict;
 use crate::config::NetConfig;
 use crate::error::{NetError, Result};
 use crate::history::EpochMetrics;
@@ -33,6 +34,9 @@ pub struct RunSummary {
     pub test_accuracy_surrogate: f64,
     /// Metrics per epoch.
     pub history: Vec<EpochMetrics>,
+    /// The check on the physics that ended the run.
+    #[serde(default)]
+    pub physics_check: Option<PhysicsVerdict>,
 }
 
 /// Writes the final network (`network.bpk`), its A values (`a.npz`, for numpy) and `network.json`.
@@ -42,6 +46,7 @@ pub fn save_run(
     network: &DeviceNetwork,
     metas: &[SurrogateMeta],
     history: &[EpochMetrics],
+    physics: &PhysicsVerdict,
 ) -> Result<()> {
     let bytes = network
         .clone()
@@ -77,6 +82,7 @@ pub fn save_run(
         epochs: history.len(),
         test_accuracy_surrogate: history.last().map_or(f64::NAN, |h| h.test_accuracy),
         history: history.to_vec(),
+        physics_check: Some(physics.clone()),
     };
     write_json_atomic(&run.join("network.json"), &summary)?;
     Ok(())

@@ -1,13 +1,17 @@
 //! Training a device network: only A moves, by Adam on the surrogates' gradients.
+//!
+//! Every run is checked against the devices themselves: a surrogate whose held-out error is
+//! above `max_surrogate_error` is refused before the first step ([`crate::check::quality`]),
+//! each epoch probes where the network drives its devices ([`crate::check::health`]), and
+//! the finished run is evaluated on the physics ([`crate::check::physics_check`]).
 
 use std::path::Path;
 use std::time::Instant;
 
 use almost_sim::fsutil::write_json_atomic;
 use burn::module::Module;
-use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
-use burn::tensor::activation::log_softmax;
-use burn::tensor::{DType, Device, Int, Tensor};
+use burn::optim::{AdamConfig, ModuleOptimizer};
+use burn::tensor::{DType, Device};
 use indicatif::ProgressBar;
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
@@ -16,6 +20,8 @@ use rand_chacha::ChaCha8Rng;
 use almost_surrogate::SurrogateMeta;
 
 use crate::batch;
+use crate::check::health::{Probe, probe_health, warnings};
+use crate::check::{PhysicsVerdict, check_images, check_surrogates, physics_check};
 use crate::checkpoint;
 use crate::config::{Mode, NetConfig};
 use crate::error::{NetError, Result};
@@ -27,6 +33,9 @@ use crate::modes;
 use crate::network::{DeviceNetwork, build};
 use crate::wiring::MapShape;
 
+pub use crate::loss::{accuracy, cosine_lr, cross_entropy};
+pub use crate::parallel::data_parallel_step;
+
 /// Options of a training run that are not part of the config.
 #[derive(Clone, Debug, Default)]
 pub struct TrainOptions {
@@ -34,6 +43,11 @@ pub struct TrainOptions {
     pub progress: bool,
     /// Stop after this many epochs of this invocation (the run can be resumed later).
     pub stop_after: Option<usize>,
+    /// Run the closing physics check on the whole test set (not a subsample within a budget).
+    pub physics_all: bool,
+    /// Skip the closing physics check (benchmarks that print no accuracy); the run records
+    /// that it was not checked.
+    pub skip_physics_check: bool,
 }
 
 /// What a training invocation produced.
@@ -48,95 +62,8 @@ pub struct Trained {
     pub resumed_from: Option<usize>,
     /// The test images.
     pub test: ImageSet,
-}
-
-/// Cross-entropy of logits against labels and the number of correct predictions.
-///
-/// # Shapes
-/// - logits: `[batch, classes]`
-/// - labels: `[batch]`
-pub fn cross_entropy(logits: Tensor<2>, labels: Tensor<1, Int>) -> (Tensor<1>, Tensor<1, Int>) {
-    let correct = logits.clone().argmax(1).squeeze_dim::<1>(1).equal(labels.clone()).int().sum();
-    let picked = log_softmax(logits, 1).gather(1, labels.unsqueeze_dim(1));
-    (picked.mean().neg(), correct)
-}
-
-/// Loss, correct count and A-gradients of one batch, computed on `threads` threads, each
-/// running forward and backward on a slice of the batch; the gradients of the slices are
-/// summed in a fixed order, so the result does not depend on scheduling.
-///
-/// # Shapes
-/// - x: `[batch, pixels]`, y: `[batch]`
-pub fn data_parallel_step(
-    network: &DeviceNetwork,
-    x: Tensor<2>,
-    y: Tensor<1, Int>,
-    threads: usize,
-) -> (Tensor<1>, Tensor<1, Int>, GradientsParams) {
-    let [batch, width] = x.dims();
-    let parts = threads.clamp(1, batch.max(1));
-    let bounds: Vec<(usize, usize)> =
-        (0..parts).map(|p| (p * batch / parts, (p + 1) * batch / parts)).filter(|(a, b)| b > a).collect();
-    let results: Vec<(Tensor<1>, Tensor<1, Int>, GradientsParams)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = bounds
-            .iter()
-            .map(|&(a, b)| {
-                let (xs, ys, mut net) = (x.clone().slice([a..b, 0..width]), y.clone().slice(a..b), network.clone());
-                scope.spawn(move || {
-                    // each slice gets its own leaves for A (same parameter ids): graphs that
-                    // share a leaf are merged by burn's autodiff, and two threads running
-                    // backward on a merged graph race ("graph tape has already been consumed")
-                    for layer in &mut net.layers {
-                        layer.a = layer.a.clone().map(|t| t.detach().require_grad());
-                    }
-                    let (loss, correct) = cross_entropy(net.forward(xs), ys);
-                    // the slice's share of the batch mean: the shares sum to the batch loss
-                    let scaled = loss * ((b - a) as f64 / batch as f64);
-                    let grads = GradientsParams::from_grads(scaled.backward(), &net);
-                    (scaled.detach(), correct, grads)
-                })
-            })
-            .collect();
-        // a slice that panicked must not silently drop out of the batch's gradient
-        handles.into_iter().map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect()
-    });
-    let mut iter = results.into_iter();
-    let (mut loss, mut correct, mut grads) = match iter.next() {
-        Some(r) => r,
-        None => return (Tensor::zeros([1], &x.device()), Tensor::zeros([1], &x.device()), GradientsParams::new()),
-    };
-    for (l, c, mut g) in iter {
-        loss = loss + l;
-        correct = correct + c;
-        for layer in &network.layers {
-            let id = layer.a.id;
-            match (grads.remove::<2>(id), g.remove::<2>(id)) {
-                (Some(p), Some(q)) => grads.register(id, p + q),
-                (Some(p), None) | (None, Some(p)) => grads.register(id, p),
-                (None, None) => {}
-            }
-        }
-    }
-    (loss, correct, grads)
-}
-
-/// Test accuracy of `network` (any device) on the first `limit` images of `set` (0 = all).
-pub fn accuracy(network: &DeviceNetwork, set: &ImageSet, limit: usize, dtype: DType, device: &Device) -> f64 {
-    let n = if limit == 0 { set.len() } else { limit.min(set.len()) };
-    let idx: Vec<usize> = (0..n).collect();
-    let mut correct = 0i64;
-    for chunk in idx.chunks(500) {
-        let x = batch::images(set, chunk, None, dtype, device);
-        let y = batch::labels(set, chunk, device);
-        let (_, c) = cross_entropy(network.forward(x), y);
-        correct += c.into_scalar::<i64>();
-    }
-    correct as f64 / n.max(1) as f64
-}
-
-/// The learning rate at `step` of `total`: `base`, cosine-decayed to 1 % of it.
-pub fn cosine_lr(base: f64, step: f64, total: f64) -> f64 {
-    base * (0.01 + 0.99 * 0.5 * (1.0 + (std::f64::consts::PI * step / total.max(1.0)).cos()))
+    /// The closing check on the physics.
+    pub physics: PhysicsVerdict,
 }
 
 fn progress(total: u64, show: bool) -> ProgressBar {
@@ -153,6 +80,9 @@ pub fn train(cfg: &NetConfig, run: &Path, options: &TrainOptions) -> Result<Trai
     let dtype = DType::F32;
     let input = MapShape { height: train_set.rows, width: train_set.cols, channels: 1 };
     let (mut network, metas) = build(cfg, input, dtype, &device)?;
+    if t.mode != Mode::Exact {
+        check_surrogates(cfg, &metas)?;
+    }
     std::fs::create_dir_all(run).map_err(|e| NetError::io(run, e))?;
     let hash = cfg.hash();
     let mut optim: ModuleOptimizer = AdamConfig::new().init();
@@ -170,14 +100,33 @@ pub fn train(cfg: &NetConfig, run: &Path, options: &TrainOptions) -> Result<Trai
     }
     // written only after the checkpoint (if any) was accepted: a refused resume leaves the run as it was
     write_json_atomic(&run.join("config.json"), cfg)?;
-    let physics = t.mode != Mode::Surrogate || t.physics_eval_images > 0;
-    let hardware = if physics { Some(hardware_for(&metas, &network, &cfg.hardware)?) } else { None };
+    // the physics modes need the devices; surrogate mode checks against them when it can
+    let hardware = match hardware_for(&metas, &network, &cfg.hardware) {
+        Ok(hw) => Ok(hw),
+        Err(e) if t.mode != Mode::Surrogate => return Err(e),
+        Err(e) => Err(format!("the devices could not be rebuilt: {e}")),
+    };
     let bits = cfg.hardware.bits;
     let images_per_epoch = if t.train_images == 0 { train_set.len() } else { t.train_images.min(train_set.len()) };
     let per_epoch = images_per_epoch.div_ceil(t.batch_size);
     let total_steps = (t.epochs * per_epoch) as f64;
     let end_epoch = options.stop_after.map_or(t.epochs, |n| (start_epoch + n - 1).min(t.epochs));
     let bar = progress(((end_epoch + 1).saturating_sub(start_epoch) * per_epoch) as u64, options.progress);
+    let say = |line: String| {
+        if options.progress && bar.is_hidden() {
+            // no terminal (a log file): the bar is silent, the epoch lines are not
+            eprintln!("{line}");
+        } else if options.progress {
+            bar.println(line);
+        }
+    };
+    let probe = Probe {
+        images: &train_set,
+        count: t.probe_images,
+        samples: t.probe_solves,
+        threshold: t.max_surrogate_error,
+        seed: t.seed,
+    };
     let inner = device.clone().inner();
     for epoch in start_epoch..=end_epoch {
         let started = Instant::now();
@@ -194,11 +143,11 @@ pub fn train(cfg: &NetConfig, run: &Path, options: &TrainOptions) -> Result<Trai
             let x = batch::images(&train_set, chunk, Some((&mut rng, t.max_shift)), dtype, &device);
             let y = batch::labels(&train_set, chunk, &device);
             let (loss, correct, grads) = match (t.mode, hardware.as_deref()) {
-                (Mode::PhysicsAware, Some(hw)) => {
+                (Mode::PhysicsAware, Ok(hw)) => {
                     let (l, c, g) = modes::physics_aware_step(&network, x, y, hw, bits);
                     (l.into_scalar::<f64>(), c.into_scalar::<i64>() as usize, g)
                 }
-                (Mode::Exact, Some(hw)) => {
+                (Mode::Exact, Ok(hw)) => {
                     let xh = almost_surrogate::tensor_io::to_vec(x);
                     let labels: Vec<usize> = chunk.iter().map(|&i| usize::from(train_set.labels[i])).collect();
                     let s = modes::exact_step(&network, &xh, &labels, hw, bits)?;
@@ -219,42 +168,113 @@ pub fn train(cfg: &NetConfig, run: &Path, options: &TrainOptions) -> Result<Trai
         let (train_loss, train_accuracy) = (loss_sum / n, correct_sum as f64 / n);
         let valid = network.valid();
         let test_accuracy = accuracy(&valid, &test_set, t.eval_images, dtype, &inner);
-        let test_accuracy_physics = match (&hardware, t.physics_eval_images) {
-            (Some(hw), n) if n > 0 => {
-                let report = crate::physics::evaluate(&valid, &metas, hw.as_ref(), &test_set, n, bits, false);
-                Some(report.accuracy_physics)
+        let (mut test_accuracy_physics, mut physics_images, mut health) = (None, None, Vec::new());
+        if let Ok(hw) = &hardware {
+            if t.physics_eval_images > 0 {
+                let report = crate::physics::evaluate(
+                    &valid,
+                    &metas,
+                    hw.as_ref(),
+                    &test_set,
+                    t.physics_eval_images,
+                    bits,
+                    false,
+                );
+                test_accuracy_physics = Some(report.accuracy_physics);
+                physics_images = Some(report.images);
             }
-            _ => None,
-        };
+            if t.probe_images > 0 {
+                health = probe_health(&valid, &metas, hw.as_ref(), &probe);
+            }
+        }
+        let first = history.first().map_or(health.as_slice(), |h: &EpochMetrics| h.health.as_slice()).to_vec();
+        let worst_exit = health.iter().map(|h| h.outside_box).fold(0.0, f64::max);
+        let worst_error = health.iter().map(|h| h.operating_error).fold(0.0, f64::max);
+        let line = format!(
+            "epoch {epoch:>3}: loss {train_loss:.4}  train {:.2}%  test (surrogate) {:.2}%{}{}  {:.1} s",
+            100.0 * train_accuracy,
+            100.0 * test_accuracy,
+            test_accuracy_physics.map_or(String::new(), |p| format!("  test (physics) {:.2}%", 100.0 * p)),
+            if health.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "  box exits {:.2}%  surrogate error at operating points {:.2}%",
+                    100.0 * worst_exit,
+                    100.0 * worst_error
+                )
+            },
+            started.elapsed().as_secs_f64()
+        );
+        say(line);
+        for w in warnings(&first, &health, t.max_surrogate_error) {
+            say(format!("WARNING: epoch {epoch}: {w}"));
+        }
         history.push(EpochMetrics {
             epoch,
             train_loss,
             train_accuracy,
             test_accuracy,
             test_accuracy_physics,
+            physics_images,
             learning_rate: lr,
             seconds: started.elapsed().as_secs_f64(),
+            health,
         });
-        let line = format!(
-            "epoch {epoch:>3}: loss {train_loss:.4}  train {:.2}%  test (surrogate) {:.2}%{}  {:.1} s",
-            100.0 * train_accuracy,
-            100.0 * test_accuracy,
-            test_accuracy_physics.map_or(String::new(), |p| format!("  test (physics) {:.2}%", 100.0 * p)),
-            started.elapsed().as_secs_f64()
-        );
-        if options.progress && bar.is_hidden() {
-            // no terminal (a log file): the bar is silent, the epoch lines are not
-            eprintln!("{line}");
-        } else {
-            bar.println(line);
-        }
         checkpoint::save(run, epoch, &hash, &network, &optim, &history)?;
         write_csv(&run.join("metrics.csv"), &history)?;
         write_curves(&run.join("curves.svg"), &cfg.name, &history)?;
     }
     bar.finish_and_clear();
-    crate::run::save_run(run, cfg, &network, &metas, &history)?;
-    Ok(Trained { network, metas, history, resumed_from, test: test_set })
+    let physics = closing_check(cfg, &network, &metas, hardware.as_deref(), &test_set, &mut history, options);
+    if let PhysicsVerdict::Checked(_) = &physics {
+        write_csv(&run.join("metrics.csv"), &history)?;
+    }
+    crate::run::save_run(run, cfg, &network, &metas, &history, &physics)?;
+    Ok(Trained { network, metas, history, resumed_from, test: test_set, physics })
+}
+
+/// The check on the physics at the end of a finished run; its figure also goes into the last
+/// epoch's metrics.
+fn closing_check(
+    cfg: &NetConfig,
+    network: &DeviceNetwork,
+    metas: &[SurrogateMeta],
+    hardware: std::result::Result<&dyn Hardware, &String>,
+    test: &ImageSet,
+    history: &mut [EpochMetrics],
+    options: &TrainOptions,
+) -> PhysicsVerdict {
+    let t = &cfg.training;
+    let not = |reason: String| PhysicsVerdict::NotChecked { reason };
+    let hw = match hardware {
+        Ok(hw) => hw,
+        Err(reason) => return not(reason.clone()),
+    };
+    if options.skip_physics_check {
+        return not("skipped (a benchmark run)".into());
+    }
+    if history.len() < t.epochs {
+        return not(format!(
+            "training stopped after epoch {} of {}; the check runs when it ends",
+            history.len(),
+            t.epochs
+        ));
+    }
+    let devices: usize = network.layers.iter().map(|l| l.devices()).sum();
+    let n = check_images(test.len(), devices, t.physics_check_images, t.physics_check_solves, options.physics_all);
+    if n == 0 {
+        return not(format!(
+            "training.physics_check_images is {} and the budget of {} solves does not cover one image ({devices} solves)",
+            t.physics_check_images, t.physics_check_solves
+        ));
+    }
+    let check = physics_check(&network.valid(), metas, hw, test, n, cfg.hardware.bits, options.progress);
+    if let Some(last) = history.last_mut() {
+        last.test_accuracy_physics = Some(check.report.accuracy_physics);
+        last.physics_images = Some(check.report.images);
+    }
+    PhysicsVerdict::Checked(check)
 }
 
 /// The hardware described by `cfg` for this network: nominal devices, or perturbed instances.

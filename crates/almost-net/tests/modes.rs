@@ -145,3 +145,56 @@ fn variability_makes_reproducible_distinct_instances_and_noise_is_reproducible()
     .to_string();
     assert!(err.contains("no constant 'capacitance'"), "{err}");
 }
+
+#[test]
+fn variability_varies_the_declared_constants_of_a_diffsl_device() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    // du/dt = a0 x0 - rate u, u(0) = 0: u(1) = a0 x0 (1 - exp(-rate)) / rate
+    std::fs::write(
+        dir.join("leak.ds"),
+        "in_i { x0 = 1, a0 = 0.5 }\nrate { 3 }\nu_i { y = 0 }\nF_i { a0 * x0 - rate * y }\nout_i { y }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("leak.toml"),
+        "summary = \"leaky integrator\"\nmodel = \"leak.ds\"\nt_end = 1.0\n\
+         inputs = [{ name = \"x0\", unit = \"1\", lo = 0.0, hi = 1.0 }]\n\
+         params = [{ name = \"a0\", unit = \"1\", lo = -1.0, hi = 1.0 }]\n\
+         outputs = [{ name = \"y\", unit = \"1\", lo = -1.0, hi = 1.0 }]\n[constants]\nrate = 2.0\n",
+    )
+    .unwrap();
+    let text = format!(
+        "name = \"leak\"\n[device]\nkind = \"diffsl\"\nfile = \"{}\"\n[design]\nkind = \"sobol\"\nsamples = 200\nseed = 1\n",
+        dir.join("leak.toml").display()
+    );
+    let cfg: GenerateConfig = toml::from_str(&text).unwrap();
+    generate(&cfg.resolve("t").unwrap(), &dir.join("data"), &GenerateOptions::default()).unwrap();
+    let ds = Dataset::load(&dir.join("data")).unwrap();
+    let mut fc = FitConfig::default();
+    fc.training.max_epochs = 3;
+    fc.report.gradient_points = 0;
+    let fitted = fit(&ds, &fc, None, false).unwrap();
+    save(&dir.join("model"), &fitted.surrogate, SurrogateMeta::for_fit(&fitted, &ds, &fc)).unwrap();
+    let meta: SurrogateMeta = almost_sim::fsutil::read_json(&dir.join("model/surrogate.json")).unwrap();
+    // the TOML's value, not the model's, is the nominal constant
+    assert_eq!(meta.device.constants["rate"], 2.0);
+    let hw_cfg = HardwareConfig { variability: 0.1, seed: 5, ..Default::default() };
+    let hw = PerturbedHardware::build(std::slice::from_ref(&meta), &[3], &hw_cfg).unwrap();
+    let rates: Vec<f64> = hw.instances[0].iter().map(|d| d.spec().constants["rate"]).collect();
+    assert!(rates[0] != rates[1] && rates[1] != rates[2] && rates.iter().all(|r| (r - 2.0).abs() < 0.61), "{rates:?}");
+    for (j, rate) in rates.iter().enumerate() {
+        let y = hw.respond(0, j, &[0.8], &[0.5]).unwrap()[0];
+        let exact = 0.4 * (1.0 - (-rate).exp()) / rate;
+        assert!((y - exact).abs() < 1e-6, "instance {j}: {y} vs {exact}");
+    }
+    let err = PerturbedHardware::build(
+        std::slice::from_ref(&meta),
+        &[1],
+        &HardwareConfig { variability: 0.1, vary: vec!["gain".into()], ..Default::default() },
+    )
+    .err()
+    .unwrap()
+    .to_string();
+    assert!(err.contains("no constant 'gain'"), "{err}");
+}

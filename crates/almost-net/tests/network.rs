@@ -115,7 +115,7 @@ fn resumed_run_continues_the_same_run() {
     let cfg = common::net_config(&common::bars(tmp.path(), 150), &sur);
     let straight = train(&cfg, &tmp.path().join("straight"), &TrainOptions::default()).unwrap();
     let cut = tmp.path().join("cut");
-    let first = train(&cfg, &cut, &TrainOptions { progress: false, stop_after: Some(1) }).unwrap();
+    let first = train(&cfg, &cut, &TrainOptions { stop_after: Some(1), ..Default::default() }).unwrap();
     assert_eq!(first.history.len(), 1);
     let second = train(&cfg, &cut, &TrainOptions::default()).unwrap();
     assert_eq!(second.resumed_from, Some(1));
@@ -124,9 +124,22 @@ fn resumed_run_continues_the_same_run() {
         straight
             .history
             .iter()
-            .map(|h| almost_net::history::EpochMetrics { seconds: second.history[h.epoch - 1].seconds, ..h.clone() })
+            .map(|h| almost_net::history::EpochMetrics {
+                seconds: second.history[h.epoch - 1].seconds,
+                health: second.history[h.epoch - 1].health.clone(),
+                ..h.clone()
+            })
             .collect::<Vec<_>>()
     );
+    // the per-epoch probe of the operating points agrees to rounding (summation order)
+    for (a, b) in second.history.iter().zip(&straight.history) {
+        assert_eq!(a.health.len(), b.health.len());
+        for (p, q) in a.health.iter().zip(&b.health) {
+            assert_eq!((p.evaluations, p.sampled, p.failed), (q.evaluations, q.sampled, q.failed));
+            assert!((p.operating_error - q.operating_error).abs() < 1e-9, "{p:?} vs {q:?}");
+            assert!((p.outside_box - q.outside_box).abs() < 1e-12 && (p.high_error - q.high_error).abs() < 1e-12);
+        }
+    }
     assert_eq!(second.network.a_values(), straight.network.a_values());
     assert!(cut.join("metrics.csv").exists() && cut.join("curves.svg").exists() && cut.join("a.npz").exists());
     // a different config in the same folder is refused

@@ -4,18 +4,13 @@
 //! solves, caught panics, shard files, manifest); the bare loop only solves. Their ratio is
 //! the generator's overhead.
 
-use std::sync::Arc;
 use std::time::Instant;
 
 use rayon::prelude::*;
 
 use crate::config::Job;
-use crate::devices::{DeviceConfig, DiodeNode, DuffingMems, FhnNeuron};
 use crate::error::{Result, SimError};
 use crate::generate::{GenerateOptions, generate};
-use crate::model::DeviceModel;
-use crate::ode::{OdeSystem, solve};
-use crate::solver::SolverOverrides;
 
 /// One benchmark measurement.
 #[derive(Clone, Debug)]
@@ -39,35 +34,12 @@ impl BenchRow {
     }
 }
 
-type Bare = Arc<dyn Fn(&[f64], &[f64]) -> Result<Vec<f64>> + Send + Sync>;
-
-/// The bare solve for a device config: diffsol stepping with no guards, or the closed form.
-fn bare_solver(config: &DeviceConfig, solver: &SolverOverrides, device: Arc<dyn DeviceModel>) -> Result<Bare> {
-    fn ode<S: OdeSystem + 'static>(system: S, solver: &SolverOverrides) -> Bare {
-        let settings = solver.apply(&system.default_solver());
-        Arc::new(move |x: &[f64], a: &[f64]| {
-            let p: Vec<f64> = x.iter().chain(a).copied().collect();
-            let states = solve(&system, &p, &settings, false)?;
-            let mut y = vec![0.0; system.spec().n_outputs()];
-            system.observe(&states, &p, &mut y);
-            Ok(y)
-        })
-    }
-    Ok(match config {
-        DeviceConfig::DiodeNode(c) => ode(DiodeNode::new(c)?, solver),
-        DeviceConfig::FhnNeuron(c) => ode(FhnNeuron::new(c)?, solver),
-        DeviceConfig::DuffingMems(c) => ode(DuffingMems::new(c)?, solver),
-        DeviceConfig::Analytic(_) | DeviceConfig::Diffsl(_) | DeviceConfig::Rust(_) => {
-            Arc::new(move |x: &[f64], a: &[f64]| device.respond(x, a))
-        }
-    })
-}
-
 /// Measures one job with `threads` workers, `repeats` times each, and reports medians.
-pub fn bench_job(job: &Job, solver: &SolverOverrides, threads: usize, repeats: usize) -> Result<BenchRow> {
+pub fn bench_job(job: &Job, threads: usize, repeats: usize) -> Result<BenchRow> {
     let samples = job.plan.design.samples;
     let points: Vec<(Vec<f64>, Vec<f64>)> = (0..samples).map(|i| job.point(i)).collect();
-    let bare = bare_solver(&job.plan.device_config, solver, job.device.clone())?;
+    // the job's own device (its solver settings), solved without the generator's guards
+    let bare = |x: &[f64], a: &[f64]| job.device.respond_bare(x, a);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()

@@ -51,6 +51,26 @@ pub enum SimError {
         /// The panic payload, if it was a string.
         message: String,
     },
+    /// The device returned a different number of outputs than its spec declares (a bug in
+    /// the device's code; recorded per sample as `other`).
+    #[error("device '{device}' returned {returned} outputs, its spec declares {declared}")]
+    OutputCount {
+        /// Device name.
+        device: String,
+        /// Outputs returned.
+        returned: usize,
+        /// Outputs declared by the spec.
+        declared: usize,
+    },
+    /// A recorded device, rebuilt from its config, no longer hashes to its recorded spec.
+    #[error(
+        "the {kind} device rebuilt from its recorded config no longer matches the recorded spec hash \
+         (its code, model file or constants changed since): simulate and fit again"
+    )]
+    DeviceChanged {
+        /// Device kind.
+        kind: String,
+    },
     /// Input or parameter vector of the wrong length for this device.
     #[error("{what} has length {found}, device '{device}' expects {expected}")]
     Dimension {

@@ -32,6 +32,7 @@ pub mod merge;
 pub mod model;
 pub mod npz;
 pub mod ode;
+pub mod ode_system;
 pub mod sens;
 pub mod solver;
 pub mod spec;

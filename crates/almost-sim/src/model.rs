@@ -42,6 +42,12 @@ pub trait DeviceModel: Send + Sync {
     /// The device's response to inputs `x` with parameters `a`.
     fn respond(&self, x: &[f64], a: &[f64]) -> Result<Vec<f64>>;
 
+    /// The response without the generator's guards (per-step finiteness checks): the bare
+    /// solve a benchmark compares the generator with. Defaults to [`DeviceModel::respond`].
+    fn respond_bare(&self, x: &[f64], a: &[f64]) -> Result<Vec<f64>> {
+        self.respond(x, a)
+    }
+
     /// The solver settings used, for ODE devices (recorded in dataset manifests).
     fn solver(&self) -> Option<&SolverSettings> {
         None
@@ -67,8 +73,10 @@ pub fn respond_guarded(model: &dyn DeviceModel, x: &[f64], a: &[f64]) -> Result<
         SimError::Panic { message }
     })??;
     if y.len() != model.spec().n_outputs() {
-        return Err(SimError::Panic {
-            message: format!("device returned {} outputs, its spec declares {}", y.len(), model.spec().n_outputs()),
+        return Err(SimError::OutputCount {
+            device: model.spec().kind.clone(),
+            returned: y.len(),
+            declared: model.spec().n_outputs(),
         });
     }
     if let Some(i) = y.iter().position(|v| !v.is_finite()) {

@@ -12,70 +12,7 @@ use crate::spec::DeviceSpec;
 
 type M = NalgebraMat<f64>;
 
-/// A device whose response is an observable of the solution of an ODE system `du/dt = f(u, p, t)`.
-///
-/// # Example
-/// A one-state leaky integrator `du/dt = A x - u`, observed at `t = 1`
-/// (closed form `u(1) = A x (1 - e^-1)`):
-/// ```
-/// use almost_sim::{DeviceModel, DeviceSpec, OdeDevice, OdeSystem, Quantity, SolverMethod, SolverSettings};
-///
-/// struct Leaky(DeviceSpec);
-/// impl OdeSystem for Leaky {
-///     fn spec(&self) -> &DeviceSpec { &self.0 }
-///     fn n_states(&self) -> usize { 1 }
-///     fn init(&self, _p: &[f64], u0: &mut [f64]) { u0[0] = 0.0 }
-///     fn rhs(&self, u: &[f64], p: &[f64], _t: f64, du: &mut [f64]) { du[0] = p[1] * p[0] - u[0] }
-///     fn jac_mul(&self, _u: &[f64], _p: &[f64], _t: f64, v: &[f64], jv: &mut [f64]) { jv[0] = -v[0] }
-///     fn sample_times(&self) -> Vec<f64> { vec![1.0] }
-///     fn observe(&self, states: &[Vec<f64>], _p: &[f64], y: &mut [f64]) { y[0] = states[0][0] }
-///     fn default_solver(&self) -> SolverSettings { SolverSettings::new(SolverMethod::Tsit45, 1e-8, 1e-10) }
-/// }
-/// let spec = DeviceSpec {
-///     kind: "leaky".into(), summary: "leaky integrator".into(),
-///     inputs: vec![Quantity::new("x", "1", -1.0, 1.0)],
-///     params: vec![Quantity::new("A", "1", -1.0, 1.0)],
-///     outputs: vec![Quantity::new("u", "1", -1.0, 1.0)],
-///     constants: Default::default(), source: String::new(),
-/// };
-/// let device = OdeDevice::new(Leaky(spec));
-/// let y = device.respond(&[0.5], &[0.8]).unwrap();
-/// assert!((y[0] - 0.4 * (1.0 - (-1.0f64).exp())).abs() < 1e-6);
-/// ```
-pub trait OdeSystem: Send + Sync {
-    /// The device's self-description.
-    fn spec(&self) -> &DeviceSpec;
-    /// Number of ODE states (including any quadrature states).
-    fn n_states(&self) -> usize;
-    /// Initial state `u(0)` for parameters `p = [x, A]`.
-    fn init(&self, p: &[f64], u0: &mut [f64]);
-    /// Right-hand side `du = f(u, p, t)`.
-    fn rhs(&self, u: &[f64], p: &[f64], t: f64, du: &mut [f64]);
-    /// Jacobian-vector product `jv = (df/du) v` (needed by the implicit solvers).
-    fn jac_mul(&self, u: &[f64], p: &[f64], t: f64, v: &[f64], jv: &mut [f64]);
-    /// Increasing times at which the state is recorded; the last one ends the solve.
-    fn sample_times(&self) -> Vec<f64>;
-    /// Outputs `y` from the states recorded at [`OdeSystem::sample_times`].
-    fn observe(&self, states: &[Vec<f64>], p: &[f64], y: &mut [f64]);
-    /// Integrator and tolerances that suit this device.
-    fn default_solver(&self) -> SolverSettings;
-
-    /// Whether [`OdeSystem::rhs_dp_mul`] is implemented, so that forward sensitivities
-    /// dy/dx and dy/dA can be solved for (the `exact` training mode needs them).
-    fn has_sensitivities(&self) -> bool {
-        false
-    }
-
-    /// `out = (df/dp) v` for the parameters `p = [x, A]` (`v` has one entry per parameter).
-    fn rhs_dp_mul(&self, _u: &[f64], _p: &[f64], _t: f64, _v: &[f64], out: &mut [f64]) {
-        out.fill(0.0);
-    }
-
-    /// `out = (du0/dp) v`; the default says the initial state does not depend on p.
-    fn init_dp_mul(&self, _p: &[f64], _v: &[f64], out: &mut [f64]) {
-        out.fill(0.0);
-    }
-}
+pub use crate::ode_system::OdeSystem;
 
 /// An [`OdeSystem`] together with the solver settings it is solved with: a [`DeviceModel`].
 pub struct OdeDevice<S> {
@@ -111,6 +48,14 @@ impl<S: OdeSystem> DeviceModel for OdeDevice<S> {
         self.system.spec().check_dims(x, a)?;
         let p: Vec<f64> = x.iter().chain(a).copied().collect();
         let states = solve(&self.system, &p, &self.settings, true)?;
+        let mut y = vec![0.0; self.system.spec().n_outputs()];
+        self.system.observe(&states, &p, &mut y);
+        Ok(y)
+    }
+
+    fn respond_bare(&self, x: &[f64], a: &[f64]) -> Result<Vec<f64>> {
+        let p: Vec<f64> = x.iter().chain(a).copied().collect();
+        let states = solve(&self.system, &p, &self.settings, false)?;
         let mut y = vec![0.0; self.system.spec().n_outputs()];
         self.system.observe(&states, &p, &mut y);
         Ok(y)

@@ -9,7 +9,7 @@ use diffsol::{
 
 use crate::error::{Result, SimError};
 use crate::model::Jacobian;
-use crate::ode::OdeSystem;
+use crate::ode_system::OdeSystem;
 use crate::solver::{SolverMethod, SolverSettings, StepGuard};
 
 type M = NalgebraMat<f64>;

@@ -135,7 +135,7 @@ pub struct FitConfig {
     /// The report.
     pub report: ReportConfig,
     /// Active refinement (off unless `rounds` > 0).
-    pub refine: crate::refine::RefineConfig,
+    pub refine: RefineConfig,
 }
 
 impl FitConfig {
@@ -165,6 +165,43 @@ impl FitConfig {
             return bad(format!("report.fd_step = {} must lie in (0, 0.1)", self.report.fd_step));
         }
         self.refine.validate(origin)
+    }
+}
+
+/// Active refinement settings (`[refine]` of a fit config; `rounds = 0` switches it off).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RefineConfig {
+    /// Refinement rounds after the first fit.
+    pub rounds: usize,
+    /// Fresh uniform points simulated and scored per round (then trained on).
+    pub probe: usize,
+    /// Points (probe + validation) with the largest error that get new neighbours.
+    pub worst: usize,
+    /// New simulations around each of the worst points.
+    pub per_point: usize,
+    /// Standard deviation of a neighbour's offset, as a fraction of each coordinate's range.
+    pub radius: f64,
+    /// Seed of the probe and neighbour points.
+    pub seed: u64,
+}
+
+impl Default for RefineConfig {
+    fn default() -> Self {
+        Self { rounds: 0, probe: 2000, worst: 200, per_point: 10, radius: 0.05, seed: 1 }
+    }
+}
+
+impl RefineConfig {
+    /// Checks the values; `origin` names the config in the error.
+    pub fn validate(&self, origin: &str) -> Result<()> {
+        if self.rounds > 0 && (self.probe == 0 || self.worst == 0 || self.per_point == 0) {
+            return Err(SurrogateError::config(origin, "refine.probe, refine.worst and refine.per_point must be >= 1"));
+        }
+        if !(self.radius > 0.0 && self.radius <= 1.0) {
+            return Err(SurrogateError::config(origin, format!("refine.radius = {} must lie in (0, 1]", self.radius)));
+        }
+        Ok(())
     }
 }
 

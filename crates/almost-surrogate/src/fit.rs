@@ -20,7 +20,8 @@ use crate::metrics::{column, outer_shell, output_metrics};
 use crate::normalize::{Normalization, column_range};
 use crate::report::{EpochRecord, FitReport};
 use crate::surrogate::Surrogate;
-use crate::tensor_io::{matrix, predict, to_vec};
+use crate::surrogate::predict;
+use crate::tensor_io::{matrix, to_vec};
 
 /// A fitted surrogate (frozen, on a plain device) and its report.
 pub struct Fitted {
@@ -246,15 +247,14 @@ fn epoch_bar(epochs: u64, show: bool) -> ProgressBar {
 /// that its spec hash still matches the dataset's.
 pub fn rebuild_device(dataset: &Dataset) -> Result<std::sync::Arc<dyn DeviceModel>> {
     let plan = &dataset.manifest.plan;
-    let overrides = plan.solver.as_ref().map(almost_sim::solver::SolverOverrides::from).unwrap_or_default();
-    let device = plan.device_config.build(&overrides)?;
-    if device.spec().hash() != plan.device_hash {
-        return Err(crate::error::SurrogateError::Data {
-            dataset: dataset.dir.clone(),
-            message: "the device built from the dataset's config no longer matches its recorded spec hash (device code or files changed)".into(),
-        });
-    }
-    Ok(device)
+    almost_sim::devices::rebuild_recorded(&plan.device_config, plan.solver.as_ref(), &plan.device_hash).map_err(|e| {
+        match e {
+            almost_sim::SimError::DeviceChanged { .. } => {
+                crate::error::SurrogateError::Data { dataset: dataset.dir.clone(), message: e.to_string() }
+            }
+            other => other.into(),
+        }
+    })
 }
 
 /// Writes the report, plots and loss curve of a fit into `dir`.

@@ -20,72 +20,15 @@ use almost_sim::generate::respond_many;
 use almost_sim::{Dataset, DeviceModel, FailureKind, Table};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use serde::{Deserialize, Serialize};
 
 use crate::config::FitConfig;
 use crate::data::{Split, split_table};
 use crate::error::{Result, SurrogateError};
 use crate::fit::{Fitted, fit_with};
-use crate::tensor_io::predict;
+use crate::surrogate::predict;
 
-/// Active refinement settings (`[refine]` of a fit config; `rounds = 0` switches it off).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct RefineConfig {
-    /// Refinement rounds after the first fit.
-    pub rounds: usize,
-    /// Fresh uniform points simulated and scored per round (then trained on).
-    pub probe: usize,
-    /// Points (probe + validation) with the largest error that get new neighbours.
-    pub worst: usize,
-    /// New simulations around each of the worst points.
-    pub per_point: usize,
-    /// Standard deviation of a neighbour's offset, as a fraction of each coordinate's range.
-    pub radius: f64,
-    /// Seed of the probe and neighbour points.
-    pub seed: u64,
-}
-
-impl Default for RefineConfig {
-    fn default() -> Self {
-        Self { rounds: 0, probe: 2000, worst: 200, per_point: 10, radius: 0.05, seed: 1 }
-    }
-}
-
-impl RefineConfig {
-    /// Checks the values; `origin` names the config in the error.
-    pub fn validate(&self, origin: &str) -> Result<()> {
-        if self.rounds > 0 && (self.probe == 0 || self.worst == 0 || self.per_point == 0) {
-            return Err(SurrogateError::config(origin, "refine.probe, refine.worst and refine.per_point must be >= 1"));
-        }
-        if !(self.radius > 0.0 && self.radius <= 1.0) {
-            return Err(SurrogateError::config(origin, format!("refine.radius = {} must lie in (0, 1]", self.radius)));
-        }
-        Ok(())
-    }
-}
-
-/// One round of refinement, as reported.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct RefineRound {
-    /// 0 = the plain fit.
-    pub round: usize,
-    /// Device solves so far: the dataset's samples plus every probe and neighbour point.
-    pub simulations: u64,
-    /// Rows in the training split of this round's fit.
-    pub training_rows: usize,
-    /// Solves of this round that failed (recorded in the points file with their status).
-    pub failed: usize,
-    /// RMSE / output range of the previous round's surrogate on this round's fresh probe
-    /// (worst output); `None` for round 0.
-    pub probe_relative_rmse: Option<f64>,
-    /// Held-out test RMSE / output range after this round's fit (worst output).
-    pub test_relative_rmse: f64,
-    /// Held-out test max |error| after this round's fit (worst output, physical units).
-    pub test_max_abs_error: f64,
-    /// Wall-clock seconds of the round (simulation and fit).
-    pub seconds: f64,
-}
+pub use crate::config::RefineConfig;
+pub use crate::report::RefineRound;
 
 /// The result of [`refine`].
 pub struct Refined {

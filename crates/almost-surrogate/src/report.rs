@@ -53,7 +53,7 @@ pub struct FitReport {
     pub history: Vec<EpochRecord>,
     /// Active refinement, round by round (empty without refinement).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub refinement: Vec<crate::refine::RefineRound>,
+    pub refinement: Vec<RefineRound>,
 }
 
 impl FitReport {
@@ -137,4 +137,26 @@ impl FitReport {
         }
         s
     }
+}
+
+/// One round of refinement, as reported.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RefineRound {
+    /// 0 = the plain fit.
+    pub round: usize,
+    /// Device solves so far: the dataset's samples plus every probe and neighbour point.
+    pub simulations: u64,
+    /// Rows in the training split of this round's fit.
+    pub training_rows: usize,
+    /// Solves of this round that failed (recorded in the points file with their status).
+    pub failed: usize,
+    /// RMSE / output range of the previous round's surrogate on this round's fresh probe
+    /// (worst output); `None` for round 0.
+    pub probe_relative_rmse: Option<f64>,
+    /// Held-out test RMSE / output range after this round's fit (worst output).
+    pub test_relative_rmse: f64,
+    /// Held-out test max |error| after this round's fit (worst output, physical units).
+    pub test_max_abs_error: f64,
+    /// Wall-clock seconds of the round (simulation and fit).
+    pub seconds: f64,
 }

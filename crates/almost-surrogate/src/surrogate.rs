@@ -170,6 +170,15 @@ impl Surrogate {
     }
 }
 
+/// Surrogate predictions (physical units) for row-major inputs `[x, A]`, in batches.
+pub fn predict(surrogate: &Surrogate, inputs: &[f64], d_in: usize, dtype: DType, device: &Device) -> Vec<f64> {
+    let mut out = Vec::with_capacity(inputs.len() / d_in.max(1) * surrogate.n_y());
+    for chunk in inputs.chunks(8192 * d_in) {
+        out.extend(to_vec(surrogate.forward(crate::tensor_io::matrix(chunk, d_in, dtype, device))));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,8 +2,6 @@
 
 use burn::tensor::{DType, Device, Tensor, TensorCreationOptions, TensorData};
 
-use crate::surrogate::Surrogate;
-
 /// A `[rows, cols]` tensor of `dtype` on `device` from row-major f64 values.
 pub fn matrix(data: &[f64], cols: usize, dtype: DType, device: &Device) -> Tensor<2> {
     let rows = data.len() / cols.max(1);
@@ -14,13 +12,4 @@ pub fn matrix(data: &[f64], cols: usize, dtype: DType, device: &Device) -> Tenso
 /// Host f64 values of any float tensor, row-major.
 pub fn to_vec<const D: usize>(t: Tensor<D>) -> Vec<f64> {
     t.into_data().convert::<f64>().try_to_vec::<f64>().unwrap_or_default()
-}
-
-/// Surrogate predictions (physical units) for row-major inputs `[x, A]`, in batches.
-pub fn predict(surrogate: &Surrogate, inputs: &[f64], d_in: usize, dtype: DType, device: &Device) -> Vec<f64> {
-    let mut out = Vec::with_capacity(inputs.len() / d_in.max(1) * surrogate.n_y());
-    for chunk in inputs.chunks(8192 * d_in) {
-        out.extend(to_vec(surrogate.forward(matrix(chunk, d_in, dtype, device))));
-    }
-    out
 }

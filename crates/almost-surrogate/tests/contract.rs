@@ -6,7 +6,7 @@
 
 mod common;
 
-use almost_surrogate::tensor_io::predict;
+use almost_surrogate::surrogate::predict;
 use almost_surrogate::{Activation, Architecture, FitConfig, SurrogateMeta, fit, load, rebuild_device, save};
 use burn::tensor::Device;
 

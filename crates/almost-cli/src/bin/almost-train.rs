@@ -74,6 +74,17 @@ enum Command {
         /// Override training.learning_rate.
         #[arg(long)]
         learning_rate: Option<f64>,
+        /// Override training.max_surrogate_error: the largest held-out RMSE of a surrogate, as
+        /// a share of its output range, that training accepts (default 0.02 = 2%).
+        #[arg(long)]
+        max_surrogate_error: Option<f64>,
+        /// Run the check on the physics that ends training on every test image (default: the
+        /// first training.physics_check_images within training.physics_check_solves solves).
+        #[arg(long)]
+        physics: bool,
+        /// Threads for the data-parallel steps and the device solves (default: all cores).
+        #[arg(long)]
+        threads: Option<usize>,
         #[command(flatten)]
         hardware: HardwareArgs,
     },
@@ -204,7 +215,20 @@ fn main() -> Result<()> {
             print!("{}", report.table());
             eprintln!("saved to {}", out.display());
         }
-        Command::Network { config, out, epochs, stop_after, mode, init, train_images, learning_rate, hardware } => {
+        Command::Network {
+            config,
+            out,
+            epochs,
+            stop_after,
+            mode,
+            init,
+            train_images,
+            learning_rate,
+            max_surrogate_error,
+            physics,
+            threads,
+            hardware,
+        } => {
             let mut cfg = almost_net::NetConfig::load(&config)?;
             if let Some(e) = epochs {
                 cfg.training.epochs = e;
@@ -221,9 +245,17 @@ fn main() -> Result<()> {
             if let Some(lr) = learning_rate {
                 cfg.training.learning_rate = lr;
             }
+            if let Some(e) = max_surrogate_error {
+                cfg.training.max_surrogate_error = e;
+            }
+            if let Some(t) = threads {
+                cfg.training.threads = t;
+                rayon::ThreadPoolBuilder::new().num_threads(t).build_global()?;
+            }
             cfg.hardware = hardware.overrides().apply(&cfg.hardware);
             cfg.validate(&config.display().to_string())?;
-            let options = almost_net::TrainOptions { progress: true, stop_after };
+            let options =
+                almost_net::TrainOptions { progress: true, stop_after, physics_all: physics, ..Default::default() };
             let trained =
                 almost_net::train(&cfg, &out, &options).with_context(|| format!("training {}", config.display()))?;
             if let Some(e) = trained.resumed_from {
@@ -237,6 +269,7 @@ fn main() -> Result<()> {
                     100.0 * h.test_accuracy
                 );
             }
+            println!("{}", trained.physics.summary());
         }
         Command::Robustness { run, samples, variability, mismatch, read_noise, bits } => {
             let sweep = almost_net::robustness::Sweep { variability, mismatch, read_noise, bits };

@@ -87,7 +87,15 @@ pub fn net_config(data: &Path, surrogate: &Path) -> NetConfig {
             },
         ],
         readout: ReadoutConfig { classes: 3, per_class: 2, scale: 2.0 },
-        training: NetTrainingConfig { epochs: 2, batch_size: 16, learning_rate: 0.05, ..Default::default() },
+        // the fixture's surrogate is fitted for 60 epochs (about 2% of range): these tests check
+        // the mechanics of training, not its accuracy, so they accept it
+        training: NetTrainingConfig {
+            epochs: 2,
+            batch_size: 16,
+            learning_rate: 0.05,
+            max_surrogate_error: 0.05,
+            ..Default::default()
+        },
         hardware: Default::default(),
     }
 }

@@ -10,6 +10,9 @@
 //! inputs  = [ { name = "x0", unit = "1", lo = 0.0, hi = 1.0 } ]
 //! params  = [ { name = "a0", unit = "1", lo = -1.0, hi = 1.0 } ]
 //! outputs = [ { name = "E", unit = "1", lo = 0.0, hi = 1.0 } ]
+//! vary = ["wee"]                  # constants device-to-device variability varies (default: all)
+//! [constants]                     # optional: each defined in the model as `name { value }`
+//! wee = 12.0                      # the value here is the one used (sweeps and variability change it)
 //! [solver]                        # optional, defaults: tsit45, rtol 1e-7, atol 1e-9
 //! method = "tsit45"
 //! ```
@@ -29,6 +32,7 @@ use diffsol::{
 };
 use serde::{Deserialize, Serialize};
 
+use super::diffsl_constants::{merge, set_constant};
 use crate::error::{Result, SimError};
 use crate::model::DeviceModel;
 use crate::ode::march;
@@ -57,6 +61,27 @@ pub struct DiffSlDescription {
     /// Solver defaults for this device.
     #[serde(default)]
     pub solver: SolverOverrides,
+    /// Named constants of the model, each defined in the `.ds` as `name { value }`; the
+    /// value here replaces the model's (see [`super::diffsl_constants`]).
+    #[serde(default)]
+    pub constants: BTreeMap<String, f64>,
+    /// Constants that device-to-device variability varies by default (default: all of
+    /// `constants`).
+    #[serde(default)]
+    pub vary: Option<Vec<String>>,
+}
+
+impl DiffSlDescription {
+    /// Reads and parses a description TOML.
+    pub fn read(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| SimError::io(path, e))?;
+        toml::from_str(&text).map_err(|e| SimError::Toml { path: path.to_path_buf(), message: e.to_string() })
+    }
+
+    /// The constants variability varies by default.
+    pub fn varied(&self) -> Vec<String> {
+        self.vary.clone().unwrap_or_else(|| self.constants.keys().cloned().collect())
+    }
 }
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(0);
@@ -80,9 +105,15 @@ pub struct DiffSlDevice {
 impl DiffSlDevice {
     /// Loads the description at `path`, reads its model and compiles it once to check it.
     pub fn load(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|e| SimError::io(path, e))?;
-        let desc: DiffSlDescription =
-            toml::from_str(&text).map_err(|e| SimError::Toml { path: path.to_path_buf(), message: e.to_string() })?;
+        Self::load_with(path, &BTreeMap::new())
+    }
+
+    /// [`DiffSlDevice::load`] with some constants (or `t_end`) replaced.
+    pub fn load_with(path: &Path, overrides: &BTreeMap<String, f64>) -> Result<Self> {
+        let mut desc = DiffSlDescription::read(path)?;
+        let merged = merge(&desc.constants, overrides, &path.display().to_string())?;
+        desc.t_end = overrides.get("t_end").copied().unwrap_or(desc.t_end);
+        desc.constants = merged.into_iter().filter(|(k, _)| k != "t_end").collect();
         let model_path = path.parent().unwrap_or(Path::new(".")).join(&desc.model);
         let code = std::fs::read_to_string(&model_path).map_err(|e| SimError::io(&model_path, e))?;
         let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or("diffsl").to_string();
@@ -109,13 +140,19 @@ impl DiffSlDevice {
         }
         let settings = desc.solver.apply(&SolverSettings::new(SolverMethod::Tsit45, 1e-7, 1e-9));
         settings.validate(&origin)?;
+        let mut code = code;
+        for (name, value) in &desc.constants {
+            code = set_constant(&code, name, *value, &origin)?;
+        }
+        let mut constants = desc.constants.clone();
+        constants.insert("t_end".to_string(), desc.t_end);
         let spec = DeviceSpec {
             kind: format!("diffsl:{name}"),
             summary: desc.summary,
             inputs: desc.inputs,
             params: desc.params,
             outputs: desc.outputs,
-            constants: BTreeMap::from([("t_end".to_string(), desc.t_end)]),
+            constants,
             source: code.clone(),
         };
         spec.validate()?;
@@ -244,6 +281,8 @@ mod tests {
             params: vec![Quantity::new("k", "1", 0.1, 1.0)],
             outputs: (0..n_out).map(|i| Quantity::new(format!("y{i}"), "1", 0.0, 1.0)).collect(),
             solver: SolverOverrides::default(),
+            constants: BTreeMap::new(),
+            vary: None,
         }
     }
 

@@ -11,9 +11,11 @@
 pub mod analytic;
 pub mod constants;
 pub mod diffsl;
+pub mod diffsl_constants;
 pub mod diode_node;
 pub mod duffing_mems;
 pub mod fhn_neuron;
+pub mod variation;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -31,6 +33,7 @@ pub use diffsl::{DiffSlDescription, DiffSlDevice};
 pub use diode_node::DiodeNode;
 pub use duffing_mems::DuffingMems;
 pub use fhn_neuron::FhnNeuron;
+pub use variation::rebuild_recorded;
 
 /// The `[device]` table: which device, and its settings.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -65,6 +68,9 @@ pub struct RustDeviceRef {
 pub struct DiffSlRef {
     /// The device description TOML (relative paths are resolved against the config's folder).
     pub file: PathBuf,
+    /// Overrides of the constants declared in the description (`[device.constants]`).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub constants: std::collections::BTreeMap<String, f64>,
 }
 
 impl DeviceConfig {
@@ -102,7 +108,7 @@ impl DeviceConfig {
             Self::FhnNeuron(c) => ode(FhnNeuron::new(c)?, solver),
             Self::DuffingMems(c) => ode(DuffingMems::new(c)?, solver),
             Self::Diffsl(r) => {
-                let device = DiffSlDevice::load(&r.file)?;
+                let device = DiffSlDevice::load_with(&r.file, &r.constants)?;
                 let settings = solver.apply(device.settings());
                 settings.validate(&r.file.display().to_string())?;
                 Ok(Arc::new(device.with_solver(settings)))

@@ -1,0 +1,164 @@
+//! Where the network drives its devices, measured after every epoch.
+//!
+//! A held-out error says how good a surrogate is where the dataset put its points; a trained
+//! network can drive its devices elsewhere (box corners the design rarely sampled, or out of
+//! the box), and there the surrogate can be far off. So the probe measures the truth where
+//! the network actually operates: a fixed set of training images goes through the surrogate
+//! network, every device evaluation is checked against the surrogate's box, and a seeded
+//! sample of evaluations per layer is solved on the device itself and compared with the
+//! surrogate's value there.
+
+use burn::tensor::{DType, Device};
+use rand::SeedableRng;
+use rand::seq::index::sample;
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use almost_surrogate::SurrogateMeta;
+use almost_surrogate::tensor_io::to_vec;
+
+use crate::batch;
+use crate::hardware::Hardware;
+use crate::images::ImageSet;
+use crate::network::DeviceNetwork;
+
+/// One layer's operating region after an epoch.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LayerHealth {
+    /// Device evaluations probed (images x devices).
+    pub evaluations: usize,
+    /// Share of them with some input x or parameter A outside the surrogate's box.
+    pub outside_box: f64,
+    /// Evaluations solved on the device for the error measurement.
+    pub sampled: usize,
+    /// RMS of (surrogate - device) over the sampled evaluations, relative to the output range.
+    pub operating_error: f64,
+    /// Share of the sampled evaluations where |surrogate - device| exceeds the threshold
+    /// (`max_surrogate_error` of the output range): regions of high surrogate error.
+    pub high_error: f64,
+    /// Sampled solves that failed (left out of the error).
+    pub failed: usize,
+}
+
+/// What [`probe_health`] needs besides the network.
+pub struct Probe<'a> {
+    /// The images pushed through the network (the same every epoch).
+    pub images: &'a ImageSet,
+    /// How many of them (from the first).
+    pub count: usize,
+    /// Evaluations per layer solved on the device.
+    pub samples: usize,
+    /// Error above this share of the output range counts as high.
+    pub threshold: f64,
+    /// Seed of the sampled evaluations (the same every epoch).
+    pub seed: u64,
+}
+
+/// Measures every layer's operating region; `network` lives on the inner (non-autodiff) device.
+pub fn probe_health(
+    network: &DeviceNetwork,
+    metas: &[SurrogateMeta],
+    hardware: &dyn Hardware,
+    probe: &Probe<'_>,
+) -> Vec<LayerHealth> {
+    let device = Device::flex();
+    let dtype = network.layers.first().map_or(DType::F32, |l| l.a.val().dtype());
+    let n = probe.count.min(probe.images.len());
+    let idx: Vec<usize> = (0..n).collect();
+    let input = batch::images(probe.images, &idx, None, dtype, &device);
+    let acts: Vec<Vec<f64>> = network.activations(input.clone()).into_iter().map(to_vec).collect();
+    let a_all = network.a_values();
+    let mut upstream = to_vec(input);
+    let mut out = Vec::with_capacity(network.layers.len());
+    for (l, layer) in network.layers.iter().enumerate() {
+        let (m, fan_in) = (layer.devices(), layer.fan_in);
+        let a = &a_all[l];
+        let n_a = a.len() / m.max(1);
+        let x = layer.device_inputs_host(&upstream, n);
+        let dom = &metas[l].domain;
+        let outside = |v: &[f64], r: &[[f64; 2]]| v.iter().zip(r).any(|(v, r)| *v < r[0] - 1e-9 || *v > r[1] + 1e-9);
+        let a_out: Vec<bool> = (0..m).map(|j| outside(&a[j * n_a..(j + 1) * n_a], &dom.a)).collect();
+        let calls = n * m;
+        let exits = (0..calls).filter(|&c| a_out[c % m] || outside(&x[c * fan_in..(c + 1) * fan_in], &dom.x)).count();
+        let range = metas[l].metrics.get(layer.output).map_or(f64::NAN, |q| q.output_range);
+        let mut rng = ChaCha8Rng::seed_from_u64(probe.seed.wrapping_add(l as u64));
+        let chosen = sample(&mut rng, calls, probe.samples.min(calls)).into_vec();
+        let errors: Vec<Option<f64>> = chosen
+            .par_iter()
+            .map(|&c| {
+                let j = c % m;
+                let y = hardware.respond(l, j, &x[c * fan_in..(c + 1) * fan_in], &a[j * n_a..(j + 1) * n_a]);
+                y.ok().and_then(|y| y.get(layer.output).copied()).map(|y| acts[l][c] - y)
+            })
+            .collect();
+        let ok: Vec<f64> = errors.iter().flatten().copied().collect();
+        let rms = (ok.iter().map(|e| e * e).sum::<f64>() / ok.len().max(1) as f64).sqrt();
+        let high = ok.iter().filter(|e| e.abs() > probe.threshold * range).count();
+        out.push(LayerHealth {
+            evaluations: calls,
+            outside_box: exits as f64 / calls.max(1) as f64,
+            sampled: ok.len(),
+            operating_error: rms / range,
+            high_error: high as f64 / ok.len().max(1) as f64,
+            failed: errors.len() - ok.len(),
+        });
+        upstream = acts[l].clone();
+    }
+    out
+}
+
+/// Warnings for layers whose operating region got worse than at the first probed epoch, or
+/// whose surrogate is off by more than the threshold where the network operates.
+pub fn warnings(first: &[LayerHealth], now: &[LayerHealth], threshold: f64) -> Vec<String> {
+    let mut w = Vec::new();
+    for (l, h) in now.iter().enumerate() {
+        let before = first.get(l);
+        let grew = |now: f64, was: Option<f64>| now > 0.01 && was.is_none_or(|b| now > 2.0 * b);
+        if grew(h.outside_box, before.map(|b| b.outside_box)) {
+            w.push(format!(
+                "layer {l}: {:.1}% of device evaluations are outside the surrogate's box (first epoch {:.1}%): \
+                 the surrogate extrapolates there",
+                100.0 * h.outside_box,
+                100.0 * before.map_or(0.0, |b| b.outside_box)
+            ));
+        }
+        if h.operating_error > threshold {
+            w.push(format!(
+                "layer {l}: where the network operates the surrogate is off by {:.2}% of the output range (RMS of \
+                 {} device solves; {:.0}% of them above {:.1}%): accuracy on surrogates overstates the device",
+                100.0 * h.operating_error,
+                h.sampled,
+                100.0 * h.high_error,
+                100.0 * threshold
+            ));
+        }
+    }
+    w
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn health(outside: f64, error: f64) -> LayerHealth {
+        LayerHealth {
+            evaluations: 100,
+            outside_box: outside,
+            sampled: 10,
+            operating_error: error,
+            high_error: 0.0,
+            failed: 0,
+        }
+    }
+
+    #[test]
+    fn warns_when_exits_grow_or_error_is_high() {
+        let first = vec![health(0.001, 0.001)];
+        assert!(warnings(&first, &[health(0.002, 0.001)], 0.02).is_empty());
+        assert_eq!(warnings(&first, &[health(0.05, 0.001)], 0.02).len(), 1);
+        assert_eq!(warnings(&first, &[health(0.001, 0.05)], 0.02).len(), 1);
+        // a share that was already high and did not double is not news
+        assert!(warnings(&[health(0.3, 0.0)], &[health(0.4, 0.0)], 0.02).is_empty());
+    }
+}
