@@ -11,9 +11,9 @@
 //! Run: `cargo run --release --example chain_of_three`
 
 use almost::net::DeviceNetwork;
-use almost::net::layer::{DeviceLayer, LayerPlan};
-use almost::net::network::Readout;
-use almost::net::regression::{RegressionConfig, RegressionData, train_regression};
+use almost::net::network::chain::Head;
+use almost::net::network::layer::{DeviceLayer, LayerPlan};
+use almost::net::training::regression::{RegressionConfig, RegressionData, train_regression};
 use almost::sim::{Dataset, GenerateConfig, GenerateOptions, generate};
 use almost::surrogate::{Activation, Architecture, FitConfig, fit, rebuild_device};
 use burn::module::Module;
@@ -65,7 +65,7 @@ fn main() -> anyhow::Result<()> {
         DeviceLayer::new(&plan(vec![0, 1, 2, 0, 1, 2], [0.0, 1.0]), surrogate.clone(), DType::F32, &autodiff),
         DeviceLayer::new(&plan(vec![0, 1, 2], y_range), surrogate, DType::F32, &autodiff),
     ];
-    let chain = DeviceNetwork { layers, readout: Readout { classes: 1, per_class: 1, scale: 1.0 } };
+    let chain = DeviceNetwork { layers, head: Head::Outputs };
 
     // XOR: +0.4 V where exactly one coordinate exceeds 1/2, else -0.4 V
     let mut rng = rand::rngs::StdRng::seed_from_u64(7);

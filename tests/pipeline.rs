@@ -5,10 +5,10 @@
 
 use std::path::Path;
 
-use almost::net::config::{LayerConfig, NetConfig, NetTrainingConfig, ReadoutConfig};
-use almost::net::idx::{IdxImages, encode_images, encode_labels};
-use almost::net::images::DataConfig;
-use almost::net::wiring::WiringConfig;
+use almost::net::data::idx::{IdxImages, encode_images, encode_labels};
+use almost::net::data::images::DataConfig;
+use almost::net::network::config::{LayerConfig, NetConfig, NetTrainingConfig, ReadoutConfig};
+use almost::net::network::wiring::WiringConfig;
 use almost::net::{NominalHardware, TrainOptions, evaluate, load_run, train};
 use almost::sim::{Dataset, GenerateConfig, GenerateOptions, generate};
 use almost::surrogate::{Activation, Architecture, FitConfig, SurrogateMeta, fit, rebuild_device, save};

@@ -12,7 +12,7 @@ use almost_net::{Mode, NetConfig, TrainOptions, train};
 /// and the extrapolated cost of an epoch over the whole training set.
 pub fn run(config: &Path, init: Option<&Path>, images: usize, work: &Path) -> Result<()> {
     let base = NetConfig::load(config)?;
-    let full = almost_net::images::load(&base.data)?.0.len();
+    let full = almost_net::data::images::load(&base.data)?.0.len();
     println!(
         "{:<14} {:>8} {:>10} {:>14} {:>16}",
         "mode",
@@ -60,7 +60,7 @@ fn physics_throughput(base: &NetConfig, init: Option<&Path>, images: usize) -> R
             (loaded.network, loaded.metas, loaded.test)
         }
         None => {
-            let (train_set, test) = almost_net::images::load(&base.data)?;
+            let (train_set, test) = almost_net::data::images::load(&base.data)?;
             let input = almost_net::MapShape { height: train_set.rows, width: train_set.cols, channels: 1 };
             let (network, metas) = almost_net::build(base, input, dtype, &device)?;
             (network, metas, test)

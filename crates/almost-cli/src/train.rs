@@ -109,7 +109,7 @@ pub fn evaluate(
     let almost_net::LoadedRun { config: cfg, network, metas, test, .. } =
         almost_net::load_run(run, burn::tensor::DType::F32, &device)?;
     if !physics {
-        let acc = almost_net::train::accuracy(&network, &test, samples, burn::tensor::DType::F32, &device);
+        let acc = almost_net::training::train::accuracy(&network, &test, samples, burn::tensor::DType::F32, &device);
         let n = if samples == 0 { test.len() } else { samples.min(test.len()) };
         return Ok(Evaluation {
             text: format!(
@@ -129,13 +129,13 @@ pub fn evaluate(
 
 /// Sweeps imperfections of the hardware for a trained run; writes `robustness.json` and
 /// `robustness.svg` into the run folder and returns the table.
-pub fn robustness(run: &Path, samples: usize, sweep: &almost_net::robustness::Sweep) -> Result<String> {
+pub fn robustness(run: &Path, samples: usize, sweep: &almost_net::physics::robustness::Sweep) -> Result<String> {
     let device = burn::tensor::Device::flex();
     let almost_net::LoadedRun { config: cfg, network, metas, test, .. } =
         almost_net::load_run(run, burn::tensor::DType::F32, &device)?;
     let base = almost_net::HardwareConfig { seed: cfg.hardware.seed, ..Default::default() };
-    let points = almost_net::robustness::sweep(&network, &metas, &test, samples, &base, sweep)?;
+    let points = almost_net::physics::robustness::sweep(&network, &metas, &test, samples, &base, sweep)?;
     almost_sim::fsutil::write_json_atomic(&run.join("robustness.json"), &points)?;
-    almost_net::robustness::plot(&run.join("robustness.svg"), &cfg.name, &points)?;
-    Ok(almost_net::robustness::table(&points))
+    almost_net::physics::robustness::plot(&run.join("robustness.svg"), &cfg.name, &points)?;
+    Ok(almost_net::physics::robustness::table(&points))
 }

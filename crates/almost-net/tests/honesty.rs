@@ -5,7 +5,7 @@
 
 mod common;
 
-use almost_net::train::{TrainOptions, train};
+use almost_net::training::train::{TrainOptions, train};
 use almost_net::{NetError, NominalHardware, PhysicsVerdict, evaluate, load_run};
 use almost_sim::{Dataset, GenerateConfig, GenerateOptions, generate};
 use almost_surrogate::{Activation, Architecture, FitConfig, SurrogateMeta, fit, save};

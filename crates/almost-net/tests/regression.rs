@@ -6,9 +6,9 @@
 mod common;
 
 use almost_net::DeviceNetwork;
-use almost_net::layer::{DeviceLayer, LayerPlan};
-use almost_net::network::Readout;
-use almost_net::regression::{RegressionConfig, RegressionData, train_regression};
+use almost_net::network::chain::Head;
+use almost_net::network::layer::{DeviceLayer, LayerPlan};
+use almost_net::training::regression::{RegressionConfig, RegressionData, train_regression};
 use burn::tensor::{DType, Device, Tensor, TensorData};
 use rand::{Rng, SeedableRng};
 
@@ -32,7 +32,7 @@ fn chain(surrogate: &std::path::Path, seed: u64, device: &Device) -> DeviceNetwo
         DeviceLayer::new(&plan(vec![0, 1, 2, 3, 1, 2, 3, 0, 2, 3, 0, 1], 2.0, -1.0), sur.clone(), DType::F64, device),
         DeviceLayer::new(&plan(vec![0, 1, 2, 0], 1.0, 0.0), sur, DType::F64, device),
     ];
-    DeviceNetwork { layers, readout: Readout { classes: 1, per_class: 1, scale: 1.0 } }
+    DeviceNetwork { layers, head: Head::Outputs }
 }
 
 #[test]

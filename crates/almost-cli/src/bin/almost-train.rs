@@ -272,7 +272,7 @@ fn main() -> Result<()> {
             println!("{}", trained.physics.summary());
         }
         Command::Robustness { run, samples, variability, mismatch, read_noise, bits } => {
-            let sweep = almost_net::robustness::Sweep { variability, mismatch, read_noise, bits };
+            let sweep = almost_net::physics::robustness::Sweep { variability, mismatch, read_noise, bits };
             print!("{}", almost_cli::train::robustness(&run, samples, &sweep)?);
         }
         Command::Bench(Bench::Surrogate { devices, fan_in, sizes, target, work }) => {

@@ -18,10 +18,10 @@ use serde::{Deserialize, Serialize};
 use almost_surrogate::SurrogateMeta;
 use almost_surrogate::tensor_io::to_vec;
 
-use crate::batch;
-use crate::hardware::Hardware;
-use crate::images::ImageSet;
-use crate::network::DeviceNetwork;
+use crate::data::batch;
+use crate::data::images::ImageSet;
+use crate::network::chain::DeviceNetwork;
+use crate::physics::hardware::Hardware;
 
 /// One layer's operating region after an epoch.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -2,10 +2,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::hardware::Hardware;
-use crate::images::ImageSet;
-use crate::network::DeviceNetwork;
-use crate::physics::{PhysicsReport, evaluate};
+use crate::data::images::ImageSet;
+use crate::network::chain::DeviceNetwork;
+use crate::physics::evaluate::{PhysicsReport, evaluate};
+use crate::physics::hardware::Hardware;
 
 /// The trained network on the physics, on the first `images` test images, next to the
 /// surrogate network on the same images.

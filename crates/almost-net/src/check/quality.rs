@@ -2,8 +2,8 @@
 
 use almost_surrogate::SurrogateMeta;
 
-use crate::config::NetConfig;
 use crate::error::{NetError, Result};
+use crate::network::config::NetConfig;
 
 /// The held-out RMSE of the output a layer uses, relative to the output range; `None` when
 /// the recorded figure is meaningless (a zero or non-finite output range).

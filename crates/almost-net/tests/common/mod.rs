@@ -4,12 +4,13 @@
 
 use std::path::{Path, PathBuf};
 
-use almost_net::config::{LayerConfig, NetConfig, NetTrainingConfig, ReadoutConfig};
-use almost_net::idx::{IdxImages, encode_images, encode_labels};
-use almost_net::images::DataConfig;
-use almost_net::wiring::MapShape;
-use almost_net::wiring::WiringConfig;
-use almost_net::{DeviceNetwork, build, images};
+use almost_net::data::idx::{IdxImages, encode_images, encode_labels};
+use almost_net::data::images;
+use almost_net::data::images::DataConfig;
+use almost_net::network::config::{LayerConfig, NetConfig, NetTrainingConfig, ReadoutConfig};
+use almost_net::network::wiring::MapShape;
+use almost_net::network::wiring::WiringConfig;
+use almost_net::{DeviceNetwork, build};
 use almost_sim::{Dataset, GenerateConfig, GenerateOptions, generate};
 use almost_surrogate::tensor_io::to_vec;
 use almost_surrogate::{Activation, Architecture, FitConfig, SurrogateMeta, fit, save};
@@ -118,8 +119,8 @@ pub fn network_and_batch(
     let (net, _) = build(cfg, input(), dtype, device).unwrap();
     let (train_set, _) = images::load(&cfg.data).unwrap();
     let idx: Vec<usize> = (0..n).collect();
-    let x = almost_net::batch::images(&train_set, &idx, None, dtype, device);
-    let y = almost_net::batch::labels(&train_set, &idx, device);
+    let x = almost_net::data::batch::images(&train_set, &idx, None, dtype, device);
+    let y = almost_net::data::batch::labels(&train_set, &idx, device);
     (net, x, y)
 }
 

@@ -10,12 +10,12 @@ use serde::{Deserialize, Serialize};
 
 use almost_surrogate::SurrogateMeta;
 
+use crate::data::images::ImageSet;
 use crate::error::{NetError, Result};
-use crate::images::ImageSet;
-use crate::imperfect::HardwareConfig;
-use crate::network::DeviceNetwork;
-use crate::physics::evaluate;
-use crate::train::hardware_for;
+use crate::network::chain::DeviceNetwork;
+use crate::physics::evaluate::evaluate;
+use crate::physics::imperfect::HardwareConfig;
+use crate::training::train::hardware_for;
 
 /// One point of a sweep.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -3,30 +3,34 @@
 use burn::optim::GradientsParams;
 use burn::tensor::{Int, Tensor};
 
-use crate::loss::cross_entropy;
-use crate::network::DeviceNetwork;
+use crate::error::Result;
+use crate::network::chain::DeviceNetwork;
+use crate::training::loss::{Targets, head_loss};
 
-/// Loss, correct count and A-gradients of one batch, computed on `threads` threads, each
-/// running forward and backward on a slice of the batch; the gradients of the slices are
-/// summed in a fixed order, so the result does not depend on scheduling.
+/// Loss, correct count (when classifying) and A-gradients of one batch, computed on
+/// `threads` threads, each running forward and backward on a slice of the batch; the
+/// gradients of the slices are summed in a fixed order, so the result does not depend on
+/// scheduling.
 ///
 /// # Shapes
-/// - x: `[batch, pixels]`, y: `[batch]`
-pub fn data_parallel_step(
+/// - x: `[batch, width]`; targets: `[batch]` labels or `[batch, outputs]` values
+pub fn data_parallel(
     network: &DeviceNetwork,
     x: Tensor<2>,
-    y: Tensor<1, Int>,
+    targets: &Targets,
     threads: usize,
-) -> (Tensor<1>, Tensor<1, Int>, GradientsParams) {
+) -> Result<(Tensor<1>, Option<Tensor<1, Int>>, GradientsParams)> {
     let [batch, width] = x.dims();
     let parts = threads.clamp(1, batch.max(1));
     let bounds: Vec<(usize, usize)> =
         (0..parts).map(|p| (p * batch / parts, (p + 1) * batch / parts)).filter(|(a, b)| b > a).collect();
-    let results: Vec<(Tensor<1>, Tensor<1, Int>, GradientsParams)> = std::thread::scope(|scope| {
+    type Slice = Result<(Tensor<1>, Option<Tensor<1, Int>>, GradientsParams)>;
+    let results: Vec<Slice> = std::thread::scope(|scope| {
         let handles: Vec<_> = bounds
             .iter()
             .map(|&(a, b)| {
-                let (xs, ys, mut net) = (x.clone().slice([a..b, 0..width]), y.clone().slice(a..b), network.clone());
+                let (xs, ts, mut net) = (x.clone().slice([a..b, 0..width]), targets.rows(a, b), network.clone());
+                let device = x.device();
                 scope.spawn(move || {
                     // each slice gets its own leaves for A (same parameter ids): graphs that
                     // share a leaf are merged by burn's autodiff, and two threads running
@@ -34,11 +38,12 @@ pub fn data_parallel_step(
                     for layer in &mut net.layers {
                         layer.a = layer.a.clone().map(|t| t.detach().require_grad());
                     }
-                    let (loss, correct) = cross_entropy(net.forward(xs), ys);
+                    let last = net.activations(xs).pop().unwrap_or_else(|| Tensor::zeros([0, 0], &device));
+                    let (loss, correct) = head_loss(&net.head, last, &ts)?;
                     // the slice's share of the batch mean: the shares sum to the batch loss
                     let scaled = loss * ((b - a) as f64 / batch as f64);
                     let grads = GradientsParams::from_grads(scaled.backward(), &net);
-                    (scaled.detach(), correct, grads)
+                    Ok((scaled.detach(), correct, grads))
                 })
             })
             .collect();
@@ -47,12 +52,16 @@ pub fn data_parallel_step(
     });
     let mut iter = results.into_iter();
     let (mut loss, mut correct, mut grads) = match iter.next() {
-        Some(r) => r,
-        None => return (Tensor::zeros([1], &x.device()), Tensor::zeros([1], &x.device()), GradientsParams::new()),
+        Some(r) => r?,
+        None => return Ok((Tensor::zeros([1], &x.device()), None, GradientsParams::new())),
     };
-    for (l, c, mut g) in iter {
+    for r in iter {
+        let (l, c, mut g) = r?;
         loss = loss + l;
-        correct = correct + c;
+        correct = match (correct, c) {
+            (Some(p), Some(q)) => Some(p + q),
+            (p, q) => p.or(q),
+        };
         for layer in &network.layers {
             let id = layer.a.id;
             match (grads.remove::<2>(id), g.remove::<2>(id)) {
@@ -62,5 +71,17 @@ pub fn data_parallel_step(
             }
         }
     }
-    (loss, correct, grads)
+    Ok((loss, correct, grads))
+}
+
+/// [`data_parallel`] for a classifying network and class labels `y` (`[batch]`).
+pub fn data_parallel_step(
+    network: &DeviceNetwork,
+    x: Tensor<2>,
+    y: Tensor<1, Int>,
+    threads: usize,
+) -> Result<(Tensor<1>, Tensor<1, Int>, GradientsParams)> {
+    let device = y.device();
+    let (loss, correct, grads) = data_parallel(network, x, &Targets::Labels(y), threads)?;
+    Ok((loss, correct.unwrap_or_else(|| Tensor::zeros([1], &device)), grads))
 }

@@ -25,7 +25,7 @@ use almost_sim::{DeviceModel, Jacobian};
 use almost_surrogate::SurrogateMeta;
 
 use crate::error::{NetError, Result};
-use crate::hardware::{Hardware, rebuild};
+use crate::physics::hardware::{Hardware, rebuild};
 
 /// The `[hardware]` table: how the physical network differs from the nominal devices.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

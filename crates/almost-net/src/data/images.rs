@@ -13,8 +13,8 @@ use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
+use crate::data::idx::{read_images, read_labels};
 use crate::error::{NetError, Result};
-use crate::idx::{read_images, read_labels};
 
 /// Labelled images.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -165,7 +165,7 @@ pub fn load(cfg: &DataConfig) -> Result<(ImageSet, ImageSet)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::idx::{IdxImages, encode_images, encode_labels};
+    use crate::data::idx::{IdxImages, encode_images, encode_labels};
 
     fn write_pool(dir: &Path, n: usize) {
         let pixels = (0..n * 4).map(|i| (i % 256) as u8).collect();

@@ -4,7 +4,7 @@ use burn::tensor::{DType, Device, Int, Tensor, TensorCreationOptions, TensorData
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::images::ImageSet;
+use crate::data::images::ImageSet;
 
 /// Pixels of the images at `indices` scaled to [0, 1], each shifted by a random offset of at
 /// most `max_shift` pixels (zero fill) when `rng` is given.

@@ -44,10 +44,10 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::data::images::DataConfig;
 use crate::error::{NetError, Result};
-use crate::images::DataConfig;
-use crate::imperfect::HardwareConfig;
-use crate::wiring::WiringConfig;
+use crate::network::wiring::WiringConfig;
+use crate::physics::imperfect::HardwareConfig;
 
 /// One `[[layers]]` table.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

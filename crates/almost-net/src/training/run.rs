@@ -10,12 +10,12 @@ use serde::{Deserialize, Serialize};
 use almost_surrogate::SurrogateMeta;
 
 use crate::check::PhysicsVerdict;
-use crate::config::NetConfig;
+use crate::data::images::ImageSet;
 use crate::error::{NetError, Result};
-use crate::history::EpochMetrics;
-use crate::images::ImageSet;
-use crate::network::{DeviceNetwork, build};
-use crate::wiring::MapShape;
+use crate::network::chain::{DeviceNetwork, build};
+use crate::network::config::NetConfig;
+use crate::network::wiring::MapShape;
+use crate::training::history::EpochMetrics;
 
 /// `network.json` of a finished or interrupted run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -114,7 +114,7 @@ pub fn load_run(run: &Path, dtype: DType, device: &Device) -> Result<LoadedRun> 
     }
     let summary: RunSummary = almost_sim::fsutil::read_json(&summary_path)?;
     let config = summary.config;
-    let (train, test) = crate::images::load(&config.data)?;
+    let (train, test) = crate::data::images::load(&config.data)?;
     let input = MapShape { height: train.rows, width: train.cols, channels: 1 };
     let (skeleton, metas) = build(&config, input, dtype, device)?;
     for ((dir, sha), meta) in summary.surrogates.iter().zip(&metas) {

@@ -21,8 +21,8 @@ use burn::tensor::Bytes;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{NetError, Result};
-use crate::history::EpochMetrics;
-use crate::network::DeviceNetwork;
+use crate::network::chain::DeviceNetwork;
+use crate::training::history::EpochMetrics;
 
 /// `checkpoint.json`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -19,22 +19,25 @@ use rand_chacha::ChaCha8Rng;
 
 use almost_surrogate::SurrogateMeta;
 
-use crate::batch;
 use crate::check::health::{Probe, probe_health, warnings};
 use crate::check::{PhysicsVerdict, check_images, check_surrogates, physics_check};
-use crate::checkpoint;
-use crate::config::{Mode, NetConfig};
+use crate::data::batch;
+use crate::data::images::{ImageSet, load};
 use crate::error::{NetError, Result};
-use crate::hardware::{Hardware, NominalHardware};
-use crate::history::{EpochMetrics, write_csv, write_curves};
-use crate::images::{ImageSet, load};
-use crate::imperfect::{HardwareConfig, PerturbedHardware};
-use crate::modes;
-use crate::network::{DeviceNetwork, build};
-use crate::wiring::MapShape;
+use crate::network::chain::{DeviceNetwork, build};
+use crate::network::config::{Mode, NetConfig};
+use crate::network::wiring::MapShape;
+use crate::physics::hardware::{Hardware, NominalHardware};
+use crate::physics::imperfect::{HardwareConfig, PerturbedHardware};
+use crate::training::checkpoint;
+use crate::training::epoch::run_epoch;
+use crate::training::history::{EpochMetrics, write_csv, write_curves};
+use crate::training::loss::Targets;
+use crate::training::modes::step_for;
+use crate::training::step::Batch;
 
-pub use crate::loss::{accuracy, cosine_lr, cross_entropy};
-pub use crate::parallel::data_parallel_step;
+pub use crate::training::loss::{accuracy, cosine_lr, cross_entropy};
+pub use crate::training::parallel::data_parallel_step;
 
 /// Options of a training run that are not part of the config.
 #[derive(Clone, Debug, Default)]
@@ -96,7 +99,7 @@ pub fn train(cfg: &NetConfig, run: &Path, options: &TrainOptions) -> Result<Trai
         start_epoch = r.checkpoint.epoch + 1;
         resumed_from = Some(r.checkpoint.epoch);
     } else if let Some(init) = &t.init {
-        network = crate::run::load_a_from(init, network)?;
+        network = crate::training::run::load_a_from(init, network)?;
     }
     // written only after the checkpoint (if any) was accepted: a refused resume leaves the run as it was
     write_json_atomic(&run.join("config.json"), cfg)?;
@@ -128,6 +131,7 @@ pub fn train(cfg: &NetConfig, run: &Path, options: &TrainOptions) -> Result<Trai
         seed: t.seed,
     };
     let inner = device.clone().inner();
+    let step = step_for(t.mode, hardware.as_deref().ok(), bits, t.threads)?;
     for epoch in start_epoch..=end_epoch {
         let started = Instant::now();
         // the batch order and shifts of epoch e depend only on (seed, e): resuming replays them
@@ -135,43 +139,26 @@ pub fn train(cfg: &NetConfig, run: &Path, options: &TrainOptions) -> Result<Trai
         let mut order: Vec<usize> = (0..train_set.len()).collect();
         order.shuffle(&mut rng);
         order.truncate(images_per_epoch);
-        let (mut loss_sum, mut correct_sum) = (0.0, 0usize);
-        let mut lr = t.learning_rate;
-        for (b, chunk) in order.chunks(t.batch_size).enumerate() {
-            let step = ((epoch - 1) * per_epoch + b) as f64;
-            lr = cosine_lr(t.learning_rate, step, total_steps);
-            let x = batch::images(&train_set, chunk, Some((&mut rng, t.max_shift)), dtype, &device);
-            let y = batch::labels(&train_set, chunk, &device);
-            let (loss, correct, grads) = match (t.mode, hardware.as_deref()) {
-                (Mode::PhysicsAware, Ok(hw)) => {
-                    let (l, c, g) = modes::physics_aware_step(&network, x, y, hw, bits);
-                    (l.into_scalar::<f64>(), c.into_scalar::<i64>() as usize, g)
-                }
-                (Mode::Exact, Ok(hw)) => {
-                    let xh = almost_surrogate::tensor_io::to_vec(x);
-                    let labels: Vec<usize> = chunk.iter().map(|&i| usize::from(train_set.labels[i])).collect();
-                    let s = modes::exact_step(&network, &xh, &labels, hw, bits)?;
-                    (s.loss, s.correct, modes::gradients_of(&network, &s.grad_a, &inner))
-                }
-                _ => {
-                    let (l, c, g) = data_parallel_step(&network, x, y, t.threads);
-                    (l.into_scalar::<f64>(), c.into_scalar::<i64>() as usize, g)
-                }
-            };
-            loss_sum += loss * chunk.len() as f64;
-            correct_sum += correct;
-            network = optim.step(lr, network, grads).project();
+        let batches = order.chunks(t.batch_size).map(|chunk| Batch {
+            x: batch::images(&train_set, chunk, Some((&mut rng, t.max_shift)), dtype, &device),
+            targets: Targets::Labels(batch::labels(&train_set, chunk, &device)),
+        });
+        let lr_at = |b: usize| cosine_lr(t.learning_rate, ((epoch - 1) * per_epoch + b) as f64, total_steps);
+        let mut tick = |_: usize, lr: f64| {
             bar.inc(1);
             bar.set_message(format!("{epoch}/{}  lr {lr:.2e}", t.epochs));
-        }
-        let n = images_per_epoch as f64;
-        let (train_loss, train_accuracy) = (loss_sum / n, correct_sum as f64 / n);
+        };
+        let (trained, totals) = run_epoch(network, &mut optim, step.as_ref(), batches, &lr_at, &mut tick)?;
+        network = trained;
+        let lr = totals.last_lr;
+        let (train_loss, train_accuracy) =
+            (totals.mean_loss(), totals.correct.unwrap_or(0) as f64 / totals.rows.max(1) as f64);
         let valid = network.valid();
         let test_accuracy = accuracy(&valid, &test_set, t.eval_images, dtype, &inner);
         let (mut test_accuracy_physics, mut physics_images, mut health) = (None, None, Vec::new());
         if let Ok(hw) = &hardware {
             if t.physics_eval_images > 0 {
-                let report = crate::physics::evaluate(
+                let report = crate::physics::evaluate::evaluate(
                     &valid,
                     &metas,
                     hw.as_ref(),
@@ -230,7 +217,7 @@ pub fn train(cfg: &NetConfig, run: &Path, options: &TrainOptions) -> Result<Trai
     if let PhysicsVerdict::Checked(_) = &physics {
         write_csv(&run.join("metrics.csv"), &history)?;
     }
-    crate::run::save_run(run, cfg, &network, &metas, &history, &physics)?;
+    crate::training::run::save_run(run, cfg, &network, &metas, &history, &physics)?;
     Ok(Trained { network, metas, history, resumed_from, test: test_set, physics })
 }
 

@@ -6,10 +6,10 @@ use burn::tensor::{DType, Device, Tensor};
 
 use almost_surrogate::{SurrogateMeta, load};
 
-use crate::config::{NetConfig, ReadoutConfig};
 use crate::error::{NetError, Result};
-use crate::layer::{DeviceLayer, LayerPlan};
-use crate::wiring::MapShape;
+use crate::network::config::{NetConfig, ReadoutConfig};
+use crate::network::layer::{DeviceLayer, LayerPlan};
+use crate::network::wiring::MapShape;
 
 /// The fixed readout: `logits[c] = scale * (sum of the outputs of devices c*K .. (c+1)*K)`.
 #[derive(Clone, Debug, PartialEq)]
@@ -22,22 +22,46 @@ pub struct Readout {
     pub scale: f64,
 }
 
+impl Readout {
+    /// Logits of one image from its last-layer outputs (host, f64).
+    pub fn logits_host(&self, last: &[f64]) -> Vec<f64> {
+        (0..self.classes)
+            .map(|c| self.scale * last[c * self.per_class..(c + 1) * self.per_class].iter().sum::<f64>())
+            .collect()
+    }
+
+    /// The predicted class of one image from its last-layer outputs (host, f64).
+    pub fn class_host(&self, last: &[f64]) -> usize {
+        let logits = self.logits_host(last);
+        logits.iter().enumerate().max_by(|p, q| p.1.total_cmp(q.1)).map_or(0, |(c, _)| c)
+    }
+}
+
+/// What a network's last layer feeds.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Head {
+    /// Classification: class scores from a fixed summing readout (cross-entropy).
+    Classes(Readout),
+    /// Regression: the last layer's device outputs are the network's outputs (squared error).
+    Outputs,
+}
+
 /// A network of devices in which only the parameters A are trained.
 #[derive(Module, Debug)]
 pub struct DeviceNetwork {
     /// The device layers, input first.
     pub layers: Vec<DeviceLayer>,
-    /// The readout.
+    /// What the last layer feeds.
     #[module(skip)]
-    pub readout: Readout,
+    pub head: Head,
 }
 
 impl DeviceNetwork {
-    /// Class scores.
+    /// Class scores (classification) or the last layer's outputs (regression).
     ///
     /// # Shapes
     /// - input: `[batch, pixels]` with values in [0, 1]
-    /// - output: `[batch, classes]`
+    /// - output: `[batch, classes]` or `[batch, devices of the last layer]`
     pub fn forward(&self, input: Tensor<2>) -> Tensor<2> {
         let last = self.activations(input).pop().unwrap_or_else(|| Tensor::zeros([0, 0], &Device::flex()));
         self.read_out(last)
@@ -58,15 +82,19 @@ impl DeviceNetwork {
         out
     }
 
-    /// Logits from the last layer's outputs.
+    /// What the head makes of the last layer's outputs: logits, or the outputs themselves.
     ///
     /// # Shapes
-    /// - last: `[batch, classes * per_class]`
-    /// - output: `[batch, classes]`
+    /// - last: `[batch, classes * per_class]` (or `[batch, devices]`)
+    /// - output: `[batch, classes]` (or `[batch, devices]`)
     pub fn read_out(&self, last: Tensor<2>) -> Tensor<2> {
-        let [batch, _] = last.dims();
-        let r = &self.readout;
-        last.reshape([batch, r.classes, r.per_class]).sum_dim(2).reshape([batch, r.classes]) * r.scale
+        match &self.head {
+            Head::Classes(r) => {
+                let [batch, _] = last.dims();
+                last.reshape([batch, r.classes, r.per_class]).sum_dim(2).reshape([batch, r.classes]) * r.scale
+            }
+            Head::Outputs => last,
+        }
     }
 
     /// Clips every layer's A into its bounds.
@@ -149,7 +177,7 @@ pub fn build(
     }
     check_readout(&cfg.readout, upstream.len())?;
     let readout = Readout { classes: cfg.readout.classes, per_class: cfg.readout.per_class, scale: cfg.readout.scale };
-    Ok((DeviceNetwork { layers, readout }, metas))
+    Ok((DeviceNetwork { layers, head: Head::Classes(readout) }, metas))
 }
 
 fn check_readout(r: &ReadoutConfig, last: usize) -> Result<()> {

@@ -1,18 +1,23 @@
 //! Regression: train a device network's A on continuous targets by mean squared error.
 //!
-//! The image classifier of [`crate::train`] reads out class scores; a regression network is
-//! read at its last layer: the outputs of its devices, one column per target. Targets are in
+//! The image classifier of [`crate::train()`] reads out class scores; a regression network
+//! ([`Head::Outputs`]) is read at its last layer: the outputs of its devices, one column per
+//! target. It trains through the same epoch loop and steps as classification. Targets are in
 //! the devices' output units (volts for the diode node). Adam with the same cosine schedule
 //! (to 1 % of the initial rate), seeded batches, projection of A after every step.
 
-use burn::optim::{AdamConfig, GradientsParams};
+use burn::optim::{AdamConfig, ModuleOptimizer};
 use burn::tensor::{DType, Device, Int, Tensor, TensorCreationOptions, TensorData};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
 use crate::error::{NetError, Result};
-use crate::network::DeviceNetwork;
+use crate::network::chain::{DeviceNetwork, Head};
+use crate::training::epoch::run_epoch;
+use crate::training::loss::{Targets, cosine_lr};
+use crate::training::modes::SurrogateMode;
+use crate::training::step::Batch;
 
 /// Rows of inputs and targets, row-major f64.
 #[derive(Clone, Debug)]
@@ -85,6 +90,13 @@ pub fn check(network: &DeviceNetwork, data: &RegressionData, origin: &str) -> Re
     let (Some(first), Some(last)) = (network.layers.first(), network.layers.last()) else {
         return dim("0".into(), "the network has no layers".into());
     };
+    if network.head != Head::Outputs {
+        return dim(
+            "head".into(),
+            "a classifying network (summing readout) cannot be trained on target values: build it with Head::Outputs"
+                .into(),
+        );
+    }
     let top = first.indices.iter().copied().max().unwrap_or(0) as usize;
     let fits = match first.reference {
         Some(_) => top == data.d_in,
@@ -103,7 +115,9 @@ pub fn check(network: &DeviceNetwork, data: &RegressionData, origin: &str) -> Re
 }
 
 /// Trains the A of `network` (on an autodiff device) to fit `data` by MSE; returns the
-/// trained network and the mean training MSE of every epoch.
+/// trained network and the mean training MSE of every epoch. The network's head must be
+/// [`Head::Outputs`] (its last layer's devices are the outputs); a classifying network is
+/// refused.
 pub fn train_regression(
     mut network: DeviceNetwork,
     data: &RegressionData,
@@ -122,26 +136,23 @@ pub fn train_regression(
     let rows = data.rows();
     let x = Tensor::<2>::from_data(TensorData::new(data.inputs.clone(), [rows, data.d_in]), opts.clone());
     let t = Tensor::<2>::from_data(TensorData::new(data.targets.clone(), [rows, data.d_out]), opts);
-    let mut optim = AdamConfig::new().init();
+    let mut optim: ModuleOptimizer = AdamConfig::new().init();
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
     let mut order: Vec<i64> = (0..rows as i64).collect();
-    let total = (cfg.epochs * rows.div_ceil(cfg.batch_size)) as f64;
-    let mut step = 0.0;
+    let per_epoch = rows.div_ceil(cfg.batch_size);
+    let total = (cfg.epochs * per_epoch) as f64;
+    let step = SurrogateMode { threads: 1 };
     let mut history = Vec::with_capacity(cfg.epochs);
-    for _ in 0..cfg.epochs {
+    for epoch in 0..cfg.epochs {
         order.shuffle(&mut rng);
-        // summed on the device, read back once per epoch
-        let mut sum = Tensor::<1>::zeros([1], (device, dtype));
-        for batch in order.chunks(cfg.batch_size) {
-            let index = Tensor::<1, Int>::from_data(TensorData::new(batch.to_vec(), [batch.len()]), device);
-            let loss = mse(&network, x.clone().select(0, index.clone()), t.clone().select(0, index));
-            sum = sum + loss.clone().detach() * batch.len() as f64;
-            let lr = crate::train::cosine_lr(cfg.learning_rate, step, total);
-            let grads = GradientsParams::from_grads(loss.backward(), &network);
-            network = optim.step(lr, network, grads).project();
-            step += 1.0;
-        }
-        history.push(sum.into_scalar::<f64>() / rows as f64);
+        let batches = order.chunks(cfg.batch_size).map(|chunk| {
+            let index = Tensor::<1, Int>::from_data(TensorData::new(chunk.to_vec(), [chunk.len()]), device);
+            Batch { x: x.clone().select(0, index.clone()), targets: Targets::Values(t.clone().select(0, index)) }
+        });
+        let lr_at = |b: usize| cosine_lr(cfg.learning_rate, (epoch * per_epoch + b) as f64, total);
+        let (trained, totals) = run_epoch(network, &mut optim, &step, batches, &lr_at, &mut |_, _| {})?;
+        network = trained;
+        history.push(totals.mean_loss());
     }
     Ok((network, history))
 }

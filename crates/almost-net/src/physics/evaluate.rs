@@ -10,10 +10,11 @@ use serde::{Deserialize, Serialize};
 use almost_surrogate::SurrogateMeta;
 use almost_surrogate::tensor_io::to_vec;
 
-use crate::batch;
-use crate::hardware::{Hardware, LayerCall};
-use crate::images::ImageSet;
-use crate::network::DeviceNetwork;
+use crate::data::batch;
+use crate::data::images::ImageSet;
+use crate::network::chain::{DeviceNetwork, Head};
+use crate::physics::forward::{forward_host, hardware_a};
+use crate::physics::hardware::Hardware;
 
 /// How one layer behaved on physics.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -109,7 +110,9 @@ pub fn evaluate(
     let device = Device::flex();
     let dtype = network.layers.first().map_or(DType::F32, |l| l.a.val().dtype());
     let n = if samples == 0 { test.len() } else { samples.min(test.len()) };
-    let a_host = crate::modes::hardware_a(network, bits);
+    // accuracies of a network without classes are not numbers
+    let classes = matches!(network.head, Head::Classes(_));
+    let a_host = hardware_a(network, bits);
     let total: usize = network.layers.iter().map(|l| l.devices()).sum::<usize>() * n;
     let bar = solve_bar(total as u64, progress);
     let mut gaps: Vec<LayerGap> =
@@ -124,18 +127,17 @@ pub fn evaluate(
         let b = chunk.len();
         let input = batch::images(test, chunk, None, dtype, &device);
         let sur_acts: Vec<Vec<f64>> = network.activations(input.clone()).into_iter().map(to_vec).collect();
-        let mut u: Vec<f64> = to_vec(input);
-        for (l, layer) in network.layers.iter().enumerate() {
+        // a failed solve counts as an output of 0
+        let zero = |l: usize, x: &[f64]| vec![0.0; x.len() / network.layers[l].fan_in.max(1)];
+        let passes = forward_host(network, hardware, &a_host, &to_vec(input), b, &zero);
+        for (l, (layer, pass)) in network.layers.iter().zip(&passes).enumerate() {
             let (m, fan_in) = (layer.devices(), layer.fan_in);
             let n_a = a_host[l].len() / m;
-            let x = layer.device_inputs_host(&u, b);
-            let a = &a_host[l];
-            let dom = &metas[l].domain;
-            let call = LayerCall { layer: l, x: &x, fan_in, a, n_a, output: layer.output };
-            let outputs = hardware.respond_layer(&call);
+            let (x, a, dom) = (&pass.x, &a_host[l], &metas[l].domain);
             bar.inc((b * m) as u64);
             let g = &mut gaps[l];
             g.solves += b * m;
+            g.failed += pass.failed;
             for bj in 0..b * m {
                 let j = bj % m;
                 let xs = &x[bj * fan_in..(bj + 1) * fan_in];
@@ -146,29 +148,26 @@ pub fn evaluate(
                     g.a_outside_box += 1;
                 }
             }
-            let y_phys: Vec<f64> = outputs.iter().map(|o| o.unwrap_or(0.0)).collect();
-            g.failed += outputs.iter().filter(|o| o.is_none()).count();
             let opts = TensorCreationOptions::new(device.clone()).with_dtype(dtype);
             let xt = Tensor::<3>::from_data(TensorData::new(x.clone(), [b, m, fan_in]), opts);
             let y_local = to_vec(layer.respond(xt));
-            for ((yl, yp), ys) in y_local.iter().zip(&y_phys).zip(&sur_acts[l]) {
+            for ((yl, yp), ys) in y_local.iter().zip(&pass.out).zip(&sur_acts[l]) {
                 let e = yl - yp;
                 sq_local[l] += e * e;
                 g.max_local_error = g.max_local_error.max(e.abs());
                 sq_gap[l] += (ys - yp).powi(2);
             }
-            u = y_phys;
         }
-        let r = &network.readout;
-        let sur_last = sur_acts.last().cloned().unwrap_or_default();
+        // only a classifying network has classes to compare
+        let Head::Classes(r) = &network.head else { continue };
+        let (sur_last, phys_last) =
+            (sur_acts.last().cloned().unwrap_or_default(), passes.last().map(|p| p.out.clone()).unwrap_or_default());
+        let width = r.classes * r.per_class;
         for bi in 0..b {
-            let argmax = |v: &[f64]| {
-                let scores: Vec<f64> = (0..r.classes)
-                    .map(|c| v[bi * r.classes * r.per_class + c * r.per_class..][..r.per_class].iter().sum())
-                    .collect();
-                scores.iter().enumerate().max_by(|p, q| p.1.total_cmp(q.1)).map_or(0, |(c, _)| c)
-            };
-            let (ps, pp) = (argmax(&sur_last), argmax(&u));
+            let (ps, pp) = (
+                r.class_host(&sur_last[bi * width..(bi + 1) * width]),
+                r.class_host(&phys_last[bi * width..(bi + 1) * width]),
+            );
             let label = usize::from(test.labels[chunk[bi]]);
             right_sur += usize::from(ps == label);
             right_phys += usize::from(pp == label);
@@ -185,9 +184,9 @@ pub fn evaluate(
     }
     PhysicsReport {
         images: n,
-        accuracy_surrogate: right_sur as f64 / n.max(1) as f64,
-        accuracy_physics: right_phys as f64 / n.max(1) as f64,
-        agreement: agree as f64 / n.max(1) as f64,
+        accuracy_surrogate: if classes { right_sur as f64 / n.max(1) as f64 } else { f64::NAN },
+        accuracy_physics: if classes { right_phys as f64 / n.max(1) as f64 } else { f64::NAN },
+        agreement: if classes { agree as f64 / n.max(1) as f64 } else { f64::NAN },
         physics_only_right: physics_only,
         surrogate_only_right: surrogate_only,
         layers: gaps,

@@ -1,0 +1,8 @@
+//! Describing a device network: the TOML [`config`], how devices are fed ([`wiring`]), one
+//! layer of devices over a frozen surrogate ([`layer`]), and the checked chain of layers
+//! with its fixed summing readout ([`chain`]).
+
+pub mod chain;
+pub mod config;
+pub mod layer;
+pub mod wiring;

@@ -1,0 +1,10 @@
+//! The network on the devices themselves: what answers for each device instance
+//! ([`hardware`]: nominal devices; [`imperfect`]: variability, mismatch, read noise,
+//! quantised A), the evaluation on physics with its per-layer gap ([`evaluate`]), and sweeps
+//! of the imperfections ([`robustness`]).
+
+pub mod evaluate;
+pub mod forward;
+pub mod hardware;
+pub mod imperfect;
+pub mod robustness;
