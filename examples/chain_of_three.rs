@@ -15,7 +15,7 @@ use almost::net::network::chain::Head;
 use almost::net::network::layer::{DeviceLayer, LayerPlan};
 use almost::net::training::regression::{RegressionConfig, RegressionData, train_regression};
 use almost::sim::{Dataset, GenerateConfig, GenerateOptions, generate};
-use almost::surrogate::{Activation, Architecture, FitConfig, fit, rebuild_device};
+use almost::surrogate::{Activation, Architecture, FitConfig, FitOptions, fit, rebuild_device};
 use burn::module::Module;
 use burn::tensor::{DType, Device, Tensor, TensorData};
 use rand::{Rng, SeedableRng};
@@ -37,7 +37,7 @@ fn main() -> anyhow::Result<()> {
         ..Default::default()
     };
     fc.training.max_epochs = 300;
-    let fitted = fit(&dataset, &fc, Some(device.as_ref()), false)?;
+    let fitted = fit(&dataset, &fc, Some(device.as_ref()), &FitOptions::default())?;
     println!("surrogate: held-out RMSE {:.3}% of the output range", 100.0 * fitted.report.outputs[0].relative_rmse);
 
     // 3. the chain: layer 1 = two devices reading (x1, x2), layer 2 = one device reading both

@@ -29,9 +29,9 @@ fn main() -> anyhow::Result<()> {
     println!("{parameters} trained numbers, all device parameters A");
 
     // the same network on the diode-node physics, on more images: one ODE solve per device and image
-    let hardware = NominalHardware::from_metas(&trained.metas)?;
+    let hardware = NominalHardware::from_metas(&trained.network.metas()?)?;
     let inner = burn::module::Module::valid(&trained.network);
-    let report = evaluate(&inner, &trained.metas, &hardware, &trained.test, 500, 0, true);
+    let report = evaluate(&inner, &hardware, &trained.test, 500, 0, true);
     print!("{}", report.table());
     Ok(())
 }

@@ -19,7 +19,7 @@ use almost::sim::{
     Dataset, DesignKind, DeviceModel, DeviceSpec, GenerateOptions, Job, OdeDevice, OdeSystem, Quantity, SolverMethod,
     SolverSettings, generate,
 };
-use almost::surrogate::{FitConfig, SurrogateMeta, fit, save};
+use almost::surrogate::{FitConfig, FitOptions, SurrogateMeta, fit, save};
 
 /// The photodetector integrator with fan-in `n`.
 struct Photodetector {
@@ -94,7 +94,7 @@ fn main() -> anyhow::Result<()> {
     // 3. fit, report (gradients checked against this device) and save the frozen surrogate
     let mut config = FitConfig::default();
     config.training.max_epochs = 200;
-    let fitted = fit(&dataset, &config, Some(device.as_ref()), true)?;
+    let fitted = fit(&dataset, &config, Some(device.as_ref()), &FitOptions::with_progress())?;
     print!("{}", fitted.report.table());
     save(&dir.join("model"), &fitted.surrogate, SurrogateMeta::for_fit(&fitted, &dataset, &config))?;
     println!("surrogate saved in {}", dir.join("model").display());

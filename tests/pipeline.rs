@@ -11,7 +11,7 @@ use almost::net::network::config::{LayerConfig, NetConfig, NetTrainingConfig, Re
 use almost::net::network::wiring::WiringConfig;
 use almost::net::{NominalHardware, TrainOptions, evaluate, load_run, train};
 use almost::sim::{Dataset, GenerateConfig, GenerateOptions, generate};
-use almost::surrogate::{Activation, Architecture, FitConfig, SurrogateMeta, fit, rebuild_device, save};
+use almost::surrogate::{Activation, Architecture, FitConfig, FitOptions, SurrogateMeta, fit, rebuild_device, save};
 use burn::tensor::{DType, Device};
 
 /// Images of two classes on a 6x6 grid: ink in the left half or in the right half.
@@ -57,7 +57,7 @@ fn diode_node_from_simulation_to_physics() {
     fc.training.max_epochs = 150;
     fc.report.gradient_points = 16;
     let device = rebuild_device(&ds).unwrap();
-    let fitted = fit(&ds, &fc, Some(device.as_ref()), false).unwrap();
+    let fitted = fit(&ds, &fc, Some(device.as_ref()), &FitOptions::default()).unwrap();
     assert!(fitted.report.outputs[0].relative_rmse < 0.03, "{}", fitted.report.table());
     save(&root.join("model"), &fitted.surrogate, SurrogateMeta::for_fit(&fitted, &ds, &fc)).unwrap();
 
@@ -83,10 +83,11 @@ fn diode_node_from_simulation_to_physics() {
 
     // evaluate on physics: accuracy holds and the per-layer gaps are small
     let loaded = load_run(&run, DType::F32, &Device::flex()).unwrap();
-    let (network, metas) = (loaded.network, loaded.metas);
+    let network = loaded.network;
+    let metas = network.metas().unwrap();
     assert_eq!(network.a_values(), trained.network.a_values());
     let hw = NominalHardware::from_metas(&metas).unwrap();
-    let report = evaluate(&network, &metas, &hw, &trained.test, 0, 0, false);
+    let report = evaluate(&network, &hw, &trained.test, 0, 0, false);
     assert_eq!(report.solves, 40 * 16);
     assert!(report.accuracy_physics >= 0.9, "{}", report.table());
     for g in &report.layers {

@@ -4,6 +4,7 @@ use anyhow::Result;
 
 use almost_sim::GenerateConfig;
 use almost_sim::bench::bench_job;
+use almost_sim::devices::DeviceConfig;
 
 /// (device kind, samples at scale 1) — sized for a few seconds per measurement on one core.
 const DEVICES: [(&str, u64); 4] =
@@ -17,10 +18,7 @@ pub fn run(scale: f64, fan_in: usize, repeats: usize) -> Result<()> {
     );
     for (kind, base) in DEVICES {
         let samples = ((base as f64 * scale).round() as u64).max(16);
-        let text = format!(
-            "name = \"bench\"\n[device]\nkind = \"{kind}\"\nfan_in = {fan_in}\n[design]\nkind = \"sobol\"\nsamples = {samples}\nseed = 1\n"
-        );
-        let cfg: GenerateConfig = toml::from_str(&text)?;
+        let cfg = GenerateConfig::sobol("bench", DeviceConfig::builtin(kind, fan_in)?, samples, 1);
         let job = cfg.resolve("bench")?;
         for threads in [1, 2] {
             let row = bench_job(&job, threads, repeats)?;

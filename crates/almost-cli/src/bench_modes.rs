@@ -52,22 +52,21 @@ pub fn run(config: &Path, init: Option<&Path>, images: usize, work: &Path) -> Re
 /// Evaluates the network (the `init` run's, else freshly initialised) on the physics of
 /// `images` test images and prints the device solves per second.
 fn physics_throughput(base: &NetConfig, init: Option<&Path>, images: usize) -> Result<()> {
-    let device = burn::tensor::Device::flex();
+    let device = burn::tensor::Device::default();
     let dtype = burn::tensor::DType::F32;
-    let (network, metas, test) = match init {
+    let (network, test) = match init {
         Some(run) => {
             let loaded = almost_net::load_run(run, dtype, &device)?;
-            (loaded.network, loaded.metas, loaded.test)
+            (loaded.network, loaded.test)
         }
         None => {
             let (train_set, test) = almost_net::data::images::load(&base.data)?;
             let input = almost_net::MapShape { height: train_set.rows, width: train_set.cols, channels: 1 };
-            let (network, metas) = almost_net::build(base, input, dtype, &device)?;
-            (network, metas, test)
+            (almost_net::build(base, input, dtype, &device)?, test)
         }
     };
-    let hardware = almost_net::hardware_for(&metas, &network, &base.hardware)?;
-    let report = almost_net::evaluate(&network, &metas, hardware.as_ref(), &test, images, base.hardware.bits, true);
+    let hardware = almost_net::hardware_for(&network, &base.hardware)?;
+    let report = almost_net::evaluate(&network, hardware.as_ref(), &test, images, base.hardware.bits, true);
     println!(
         "physics evaluation: {} test images, {} device solves in {:.2} s = {:.0} solves/s ({:.1} ms per image)",
         report.images,

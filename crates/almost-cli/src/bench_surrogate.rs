@@ -6,8 +6,9 @@ use std::time::Instant;
 
 use anyhow::Result;
 
+use almost_sim::devices::DeviceConfig;
 use almost_sim::{Dataset, GenerateConfig, GenerateOptions, generate};
-use almost_surrogate::{Activation, Architecture, FitConfig, fit};
+use almost_surrogate::{Activation, Architecture, FitConfig, FitOptions, fit};
 
 /// One fit of the benchmark.
 pub struct Row {
@@ -51,10 +52,7 @@ pub fn run(devices: &[String], fan_in: usize, sizes: &[usize], target: f64, work
         "device", "samples", "RMSE/range", "R^2", "epochs", "fit s", "simulate s"
     );
     for kind in devices {
-        let text = format!(
-            "name = \"bench-{kind}\"\n[device]\nkind = \"{kind}\"\nfan_in = {fan_in}\n[design]\nkind = \"sobol\"\nsamples = {max}\nseed = 11\n"
-        );
-        let cfg: GenerateConfig = toml::from_str(&text)?;
+        let cfg = GenerateConfig::sobol(&format!("bench-{kind}"), DeviceConfig::builtin(kind, fan_in)?, max as u64, 11);
         let dir = work.join(format!("bench-{kind}-{fan_in}-{max}"));
         let t = Instant::now();
         let outcome =
@@ -80,7 +78,7 @@ pub fn run(devices: &[String], fan_in: usize, sizes: &[usize], target: f64, work
             fc.report.gradient_points = 0;
             fc.report.plots = false;
             let t = Instant::now();
-            let fitted = fit(&ds, &fc, None, false)?;
+            let fitted = fit(&ds, &fc, None, &FitOptions::default())?;
             let m = &fitted.report.outputs[0];
             let row = Row {
                 device: kind.clone(),

@@ -16,7 +16,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 
 use almost_sim::{Dataset, GenerateConfig, GenerateOptions, generate};
-use almost_surrogate::{FitConfig, SurrogateMeta};
+use almost_surrogate::FitConfig;
 
 /// Paths and sizes of a pipeline run.
 pub struct Pipeline {
@@ -99,10 +99,7 @@ impl Pipeline {
             fit_cfg.report.gradient_points = 8;
         }
         let model = self.root.join("models").join(format!("{}{tag}", sim.name));
-        let reusable = almost_sim::fsutil::read_json::<SurrogateMeta>(&model.join("surrogate.json"))
-            .ok()
-            .filter(|meta| meta.dataset_hash == dataset.hash() && meta.architecture == fit_cfg.architecture);
-        let fit_result = if let Some(meta) = reusable {
+        let fit_result = if let Some(meta) = almost_surrogate::reusable(&model, &dataset, &fit_cfg) {
             eprintln!("[2/4] reusing the surrogate in {} (fitted to this dataset)", model.display());
             format!("reused, held-out RMSE {:.3}% of range", 100.0 * meta.metrics[0].relative_rmse)
         } else {
@@ -118,7 +115,16 @@ impl Pipeline {
         stages.push(Stage { name: "surrogate", seconds: t.elapsed().as_secs_f64(), result: fit_result });
 
         let t = Instant::now();
-        for layer in &mut net.layers {
+        // the pipeline trains on the surrogate it just made, and says so where that is not
+        // the one the network config names; the config's data folder is taken from the root
+        for (l, layer) in net.layers.iter_mut().enumerate() {
+            if self.root.join(&layer.surrogate) != model {
+                eprintln!(
+                    "      layer {l}: surrogate {} (the config names {})",
+                    model.display(),
+                    layer.surrogate.display()
+                );
+            }
             layer.surrogate = model.clone();
         }
         net.data.dir = data_dir;
@@ -163,7 +169,8 @@ impl Pipeline {
         let t = Instant::now();
         eprintln!("[4/4] evaluating on the devices' physics");
         let samples = if self.quick { 50 } else { 0 };
-        let evaluation = crate::train::evaluate(&run, true, samples, &Default::default())?;
+        let evaluation =
+            almost_net::evaluate_run(&run, true, samples, &Default::default(), &burn::tensor::Device::default())?;
         let (text, physics) = match evaluation.physics {
             Some(p) => (evaluation.text, p),
             None => bail!("the physics evaluation of {} produced no report", run.display()),

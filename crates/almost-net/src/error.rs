@@ -66,6 +66,14 @@ pub enum NetError {
         /// Device kind.
         kind: String,
     },
+    /// A layer built by hand carries no surrogate metadata, so its device cannot be rebuilt.
+    #[error(
+        "layer {layer} was built without its surrogate's metadata: its device cannot be rebuilt (load the surrogate with build, or attach it with DeviceLayer::with_meta)"
+    )]
+    NoSurrogateMeta {
+        /// Layer index (0-based).
+        layer: usize,
+    },
     /// Exact mode needs the devices' own derivatives and this device provides none.
     #[error("layer {layer}: exact mode needs the device's exact derivatives and the {kind} device provides none")]
     NoDerivatives {

@@ -8,7 +8,7 @@ mod common;
 use almost_net::training::train::{TrainOptions, train};
 use almost_net::{NetError, NominalHardware, PhysicsVerdict, evaluate, load_run};
 use almost_sim::{Dataset, GenerateConfig, GenerateOptions, generate};
-use almost_surrogate::{Activation, Architecture, FitConfig, SurrogateMeta, fit, save};
+use almost_surrogate::{Activation, Architecture, FitConfig, FitOptions, SurrogateMeta, fit, save};
 use burn::tensor::{DType, Device};
 
 /// A surrogate of the analytic device fitted for a handful of epochs only: far from its device.
@@ -24,7 +24,7 @@ fn poor_surrogate(dir: &std::path::Path) -> std::path::PathBuf {
     fc.training.max_epochs = 2;
     fc.training.learning_rate = 1e-4;
     fc.report.gradient_points = 0;
-    let fitted = fit(&ds, &fc, None, false).unwrap();
+    let fitted = fit(&ds, &fc, None, &FitOptions::default()).unwrap();
     assert!(fitted.report.outputs[0].relative_rmse > 0.05, "{}", fitted.report.table());
     let out = dir.join("poor-model");
     save(&out, &fitted.surrogate, SurrogateMeta::for_fit(&fitted, &ds, &fc)).unwrap();
@@ -72,8 +72,8 @@ fn the_closing_check_equals_an_evaluation_on_physics_of_the_same_images() {
     assert_eq!(check.report.images, 30);
     assert_eq!(check.test_images, 48);
     let loaded = load_run(&run, DType::F32, &Device::flex()).unwrap();
-    let hw = NominalHardware::from_metas(&loaded.metas).unwrap();
-    let report = evaluate(&loaded.network, &loaded.metas, &hw, &loaded.test, 30, 0, false);
+    let hw = NominalHardware::from_metas(&loaded.network.metas().unwrap()).unwrap();
+    let report = evaluate(&loaded.network, &hw, &loaded.test, 30, 0, false);
     assert_eq!(report.accuracy_physics, check.report.accuracy_physics);
     assert_eq!(report.accuracy_surrogate, check.report.accuracy_surrogate);
     assert_eq!(report.agreement, check.report.agreement);

@@ -17,7 +17,7 @@ use almost_net::{DeviceNetwork, build};
 use almost_sim::solver::SolverOverrides;
 use almost_sim::{Dataset, DeviceModel, GenerateConfig, GenerateOptions, Jacobian, generate};
 use almost_surrogate::tensor_io::to_vec;
-use almost_surrogate::{Activation, Architecture, FitConfig, SurrogateMeta, fit, save};
+use almost_surrogate::{Activation, Architecture, FitConfig, FitOptions, SurrogateMeta, fit, save};
 use burn::module::Module;
 use burn::tensor::{DType, Device, Tensor, TensorCreationOptions, TensorData};
 
@@ -73,7 +73,7 @@ fn diode_surrogate(dir: &std::path::Path, n: usize) -> std::path::PathBuf {
     };
     fc.training.max_epochs = 40;
     fc.report.gradient_points = 0;
-    let fitted = fit(&ds, &fc, None, false).unwrap();
+    let fitted = fit(&ds, &fc, None, &FitOptions::default()).unwrap();
     let out = dir.join("diode-model");
     save(&out, &fitted.surrogate, SurrogateMeta::for_fit(&fitted, &ds, &fc)).unwrap();
     out
@@ -88,7 +88,8 @@ fn exact_mode_gradient_matches_finite_differences_of_the_physical_loss() {
     cfg.layers[1].wiring = WiringConfig::Random { devices: 6, fan_in: 4, seed: 2 };
     let device = Device::flex();
     device.seed(2);
-    let (net, metas) = build(&cfg, input(), DType::F64, &device).unwrap();
+    let net = build(&cfg, input(), DType::F64, &device).unwrap();
+    let metas = net.metas().unwrap();
     // the physics at tight tolerances, so that finite differences of the loss are meaningful
     let tight = SolverOverrides { rtol: Some(1e-11), atol: Some(1e-13), ..Default::default() };
     let physical: Arc<dyn DeviceModel> = metas[0].device_config.build(&tight).unwrap();
@@ -176,7 +177,7 @@ fn variability_varies_the_declared_constants_of_a_diffsl_device() {
     let mut fc = FitConfig::default();
     fc.training.max_epochs = 3;
     fc.report.gradient_points = 0;
-    let fitted = fit(&ds, &fc, None, false).unwrap();
+    let fitted = fit(&ds, &fc, None, &FitOptions::default()).unwrap();
     save(&dir.join("model"), &fitted.surrogate, SurrogateMeta::for_fit(&fitted, &ds, &fc)).unwrap();
     let meta: SurrogateMeta = almost_sim::fsutil::read_json(&dir.join("model/surrogate.json")).unwrap();
     // the TOML's value, not the model's, is the nominal constant

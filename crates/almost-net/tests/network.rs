@@ -23,7 +23,7 @@ fn only_a_trains_and_stays_in_bounds() {
     let (train_set, _) = images::load(&cfg.data).unwrap();
     let device = Device::flex().autodiff();
     device.seed(5);
-    let (mut net, _) = build(&cfg, input(), DType::F32, &device).unwrap();
+    let mut net = build(&cfg, input(), DType::F32, &device).unwrap();
     let b_before: Vec<_> = net.layers.iter().map(|l| l.surrogate.weights_snapshot()).collect();
     let a_before = net.a_values();
     let mut optim = AdamConfig::new().init();

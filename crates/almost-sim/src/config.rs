@@ -54,6 +54,21 @@ pub struct GenerateConfig {
     pub output: OutputConfig,
 }
 
+impl GenerateConfig {
+    /// A config from values: `samples` points of a Sobol design seeded with `seed` over the
+    /// device's own box, its default solver, the default output folder.
+    pub fn sobol(name: &str, device: DeviceConfig, samples: u64, seed: u64) -> Self {
+        Self {
+            name: name.to_string(),
+            device,
+            design: DesignConfig { kind: crate::design::DesignKind::Sobol, samples, seed, levels: None },
+            solver: SolverOverrides::default(),
+            domain: BoxOverrides::default(),
+            output: OutputConfig::default(),
+        }
+    }
+}
+
 /// The `[output]` table.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -63,15 +63,31 @@ fn normed(split: &Split, norm: &Normalization, splits: &Splits, cfg: &FitConfig,
     }
 }
 
+/// How a fit runs (not what it fits): where, and whether it draws a progress bar.
+#[derive(Clone, Debug, Default)]
+pub struct FitOptions {
+    /// Draw a progress bar on stderr.
+    pub progress: bool,
+    /// The burn device the fit runs on (the default: the CPU backend).
+    pub device: Device,
+}
+
+impl FitOptions {
+    /// The default device, with a progress bar.
+    pub fn with_progress() -> Self {
+        Self { progress: true, ..Default::default() }
+    }
+}
+
 /// Fits a surrogate to `dataset`. `device_model`, when given, is the device the gradients are
-/// checked against; `progress` draws a progress bar on stderr.
+/// checked against.
 pub fn fit(
     dataset: &Dataset,
     config: &FitConfig,
     device_model: Option<&dyn DeviceModel>,
-    progress: bool,
+    options: &FitOptions,
 ) -> Result<Fitted> {
-    fit_with(dataset, config, &Split::default(), device_model, progress)
+    fit_with(dataset, config, &Split::default(), device_model, options)
 }
 
 /// Like [`fit`], with `extra` rows (e.g. simulated by active refinement) added to the training
@@ -81,7 +97,7 @@ pub fn fit_with(
     config: &FitConfig,
     extra: &Split,
     device_model: Option<&dyn DeviceModel>,
-    progress: bool,
+    options: &FitOptions,
 ) -> Result<Fitted> {
     config.validate("fit config")?;
     let spec = &dataset.manifest.plan.device;
@@ -99,7 +115,7 @@ pub fn fit_with(
     );
     let t = &config.training;
     let dtype = t.precision.dtype();
-    let device = Device::flex().autodiff();
+    let device = options.device.clone().autodiff();
     device.seed(t.seed);
     let mut model = Surrogate::new(&config.architecture, &norm, spec.n_inputs(), dtype, &device);
     let train = normed(&splits.train, &norm, &splits, config, &device);
@@ -116,7 +132,7 @@ pub fn fit_with(
     let mut best = model.clone();
     let mut history = Vec::new();
     let mut stop_reason = format!("reached max_epochs = {}", t.max_epochs);
-    let bar = epoch_bar(t.max_epochs as u64, progress);
+    let bar = epoch_bar(t.max_epochs as u64, options.progress);
     let start = Instant::now();
     for epoch in 1..=t.max_epochs {
         order.shuffle(&mut rng);

@@ -14,6 +14,8 @@
 //!   the output range, outer shell vs interior, gradient check).
 //! - **Refine** (optional): [`refine()`] simulates more points where the surrogate errs most
 //!   and refits, reporting held-out error vs number of device solves.
+//! - **The whole job**: [`fit_and_save`] (rebuild the device, fit or refine, save, report);
+//!   [`reusable`] says whether a saved surrogate already fits a dataset.
 //! - **Save / load**: [`store::save`] and [`store::load`] (safetensors + `surrogate.json`
 //!   with the domain box, normalisation, device spec and hashes).
 //! - **Use**: [`Surrogate::forward`] for one device, [`Surrogate::forward_devices`] for many
@@ -35,13 +37,15 @@ pub mod report;
 pub mod store;
 pub mod surrogate;
 pub mod tensor_io;
+pub mod workflow;
 
 pub use activation::Activation;
 pub use arch::Architecture;
 pub use config::{FitConfig, Precision, ReportConfig, TrainingConfig};
 pub use error::{Result, SurrogateError};
-pub use fit::{Fitted, fit, fit_with, rebuild_device, write_artifacts};
+pub use fit::{FitOptions, Fitted, fit, fit_with, rebuild_device, write_artifacts};
 pub use refine::{RefineConfig, RefineRound, Refined, refine};
 pub use report::FitReport;
 pub use store::{SavedSurrogate, SurrogateMeta, load, save};
 pub use surrogate::Surrogate;
+pub use workflow::{FitOutcome, fit_and_save, reusable};

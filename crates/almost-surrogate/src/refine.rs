@@ -24,7 +24,7 @@ use rand_chacha::ChaCha8Rng;
 use crate::config::FitConfig;
 use crate::data::{Split, split_table};
 use crate::error::{Result, SurrogateError};
-use crate::fit::{Fitted, fit_with};
+use crate::fit::{FitOptions, Fitted, fit_with};
 use crate::surrogate::predict;
 
 pub use crate::config::RefineConfig;
@@ -42,7 +42,12 @@ pub struct Refined {
 
 /// Fits `dataset`, then runs `config.refine.rounds` rounds of active refinement against
 /// `device` (the dataset's own device, e.g. from [`crate::rebuild_device`]).
-pub fn refine(dataset: &Dataset, config: &FitConfig, device: &dyn DeviceModel, progress: bool) -> Result<Refined> {
+pub fn refine(
+    dataset: &Dataset,
+    config: &FitConfig,
+    device: &dyn DeviceModel,
+    options: &FitOptions,
+) -> Result<Refined> {
     config.validate("fit config")?;
     let rc = &config.refine;
     let plan = &dataset.manifest.plan;
@@ -60,14 +65,14 @@ pub fn refine(dataset: &Dataset, config: &FitConfig, device: &dyn DeviceModel, p
     // width of each output over the dataset's successful rows (never zero)
     let out_range: Vec<f64> = dataset.table.y_range().iter().map(|[l, h]| (h - l).max(f64::MIN_POSITIVE)).collect();
     let dtype = config.training.precision.dtype();
-    let host = burn::tensor::Device::flex();
+    let host = options.device.clone();
 
     let mut points = Table::new(nx, na, ny);
     let mut extra = Split::default();
     let mut simulations = dataset.manifest.samples;
     let started = Instant::now();
     let last_device = |r: usize| if r == rc.rounds { Some(device) } else { None };
-    let mut fitted = fit_with(dataset, config, &extra, last_device(0), progress)?;
+    let mut fitted = fit_with(dataset, config, &extra, last_device(0), options)?;
     let mut rounds = vec![round_record(0, simulations, &fitted, 0, None, started)];
     for r in 1..=rc.rounds {
         let started = Instant::now();
@@ -103,7 +108,7 @@ pub fn refine(dataset: &Dataset, config: &FitConfig, device: &dyn DeviceModel, p
             extra.inputs.extend_from_slice(&s.inputs);
             extra.outputs.extend_from_slice(&s.outputs);
         }
-        fitted = fit_with(dataset, config, &extra, last_device(r), progress)?;
+        fitted = fit_with(dataset, config, &extra, last_device(r), options)?;
         rounds.push(round_record(r, simulations, &fitted, failed, Some(probe_rmse), started));
     }
     fitted.report.refinement = rounds.clone();

@@ -7,7 +7,9 @@
 mod common;
 
 use almost_surrogate::surrogate::predict;
-use almost_surrogate::{Activation, Architecture, FitConfig, SurrogateMeta, fit, load, rebuild_device, save};
+use almost_surrogate::{
+    Activation, Architecture, FitConfig, FitOptions, SurrogateMeta, fit, load, rebuild_device, save,
+};
 use burn::tensor::Device;
 
 fn kinds() -> Vec<(Architecture, f64)> {
@@ -29,7 +31,7 @@ fn every_kind_fits_round_trips_and_refuses_bad_files() {
         cfg.training.max_epochs = 150;
         cfg.training.batch_size = 128;
         cfg.report.gradient_points = 32;
-        let fitted = fit(&ds, &cfg, Some(device_model.as_ref()), false).unwrap();
+        let fitted = fit(&ds, &cfg, Some(device_model.as_ref()), &FitOptions::default()).unwrap();
         let m = &fitted.report.outputs[0];
         assert!(
             m.relative_rmse < tolerance,

@@ -7,7 +7,7 @@ mod common;
 
 use almost_sim::{DeviceModel, DeviceSpec, GenerateConfig, SimError};
 use almost_surrogate::refine::save_points;
-use almost_surrogate::{Activation, Architecture, FitConfig, RefineConfig, rebuild_device, refine};
+use almost_surrogate::{Activation, Architecture, FitConfig, FitOptions, RefineConfig, rebuild_device, refine};
 
 fn config(rounds: usize) -> FitConfig {
     let mut cfg = FitConfig {
@@ -39,7 +39,7 @@ fn refinement_spends_what_it_reports_and_lowers_the_held_out_error() {
     let tmp = tempfile::tempdir().unwrap();
     let ds = common::analytic_dataset(&tmp.path().join("data"), 300);
     let device = rebuild_device(&ds).unwrap();
-    let refined = refine(&ds, &config(2), device.as_ref(), false).unwrap();
+    let refined = refine(&ds, &config(2), device.as_ref(), &FitOptions::default()).unwrap();
     let r = &refined.rounds;
     println!("{}", refined.fitted.report.table());
     assert_eq!(r.len(), 3);
@@ -59,7 +59,7 @@ fn refinement_spends_what_it_reports_and_lowers_the_held_out_error() {
         assert!(spec_box.contains(refined.points.x_row(i), refined.points.a_row(i), 0.0));
     }
     // the same seeds give the same points; the saved file names them with a hash
-    let again = refine(&ds, &config(2), device.as_ref(), false).unwrap();
+    let again = refine(&ds, &config(2), device.as_ref(), &FitOptions::default()).unwrap();
     assert_eq!(again.points.x, refined.points.x);
     let saved = save_points(tmp.path(), &refined.points).unwrap();
     assert_eq!(saved.rows, 1000);
@@ -72,7 +72,7 @@ fn failed_solves_are_counted_and_kept_not_fatal() {
     let tmp = tempfile::tempdir().unwrap();
     let ds = common::analytic_dataset(&tmp.path().join("data"), 300);
     let holey = Holey(rebuild_device(&ds).unwrap());
-    let refined = refine(&ds, &config(1), &holey, false).unwrap();
+    let refined = refine(&ds, &config(1), &holey, &FitOptions::default()).unwrap();
     let failed = refined.rounds[1].failed;
     let bad_rows = (0..refined.points.len()).filter(|&i| refined.points.status[i] != 0).count();
     assert!(failed > 0 && failed == bad_rows, "failed {failed}, rows with a failure status {bad_rows}");
@@ -89,6 +89,6 @@ fn a_device_of_another_spec_is_refused() {
     )
     .unwrap();
     let three = cfg.resolve("t").unwrap().device;
-    let err = refine(&ds, &config(1), three.as_ref(), false).err().unwrap().to_string();
+    let err = refine(&ds, &config(1), three.as_ref(), &FitOptions::default()).err().unwrap().to_string();
     assert!(err.contains("does not match the dataset's device spec"), "{err}");
 }

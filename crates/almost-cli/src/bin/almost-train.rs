@@ -273,7 +273,7 @@ fn main() -> Result<()> {
         }
         Command::Robustness { run, samples, variability, mismatch, read_noise, bits } => {
             let sweep = almost_net::physics::robustness::Sweep { variability, mismatch, read_noise, bits };
-            print!("{}", almost_cli::train::robustness(&run, samples, &sweep)?);
+            print!("{}", almost_net::robustness_run(&run, samples, &sweep, &burn::tensor::Device::default())?);
         }
         Command::Bench(Bench::Surrogate { devices, fan_in, sizes, target, work }) => {
             almost_cli::bench_surrogate::run(&devices, fan_in, &sizes, target, &work)?;
@@ -282,8 +282,14 @@ fn main() -> Result<()> {
             almost_cli::bench_modes::run(&config, init.as_deref(), images, &work)?;
         }
         Command::Evaluate { run, physics, samples, hardware } => {
-            let evaluation = almost_cli::train::evaluate(&run, physics, samples, &hardware.overrides())
-                .with_context(|| format!("evaluating {}", run.display()))?;
+            let evaluation = almost_net::evaluate_run(
+                &run,
+                physics,
+                samples,
+                &hardware.overrides(),
+                &burn::tensor::Device::default(),
+            )
+            .with_context(|| format!("evaluating {}", run.display()))?;
             print!("{}", evaluation.text);
         }
     }

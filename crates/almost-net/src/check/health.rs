@@ -15,7 +15,6 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use almost_surrogate::SurrogateMeta;
 use almost_surrogate::tensor_io::to_vec;
 
 use crate::data::batch;
@@ -56,13 +55,8 @@ pub struct Probe<'a> {
 }
 
 /// Measures every layer's operating region; `network` lives on the inner (non-autodiff) device.
-pub fn probe_health(
-    network: &DeviceNetwork,
-    metas: &[SurrogateMeta],
-    hardware: &dyn Hardware,
-    probe: &Probe<'_>,
-) -> Vec<LayerHealth> {
-    let device = Device::flex();
+pub fn probe_health(network: &DeviceNetwork, hardware: &dyn Hardware, probe: &Probe<'_>) -> Vec<LayerHealth> {
+    let device = network.layers.first().map_or_else(Device::default, |l| l.a.val().device());
     let dtype = network.layers.first().map_or(DType::F32, |l| l.a.val().dtype());
     let n = probe.count.min(probe.images.len());
     let idx: Vec<usize> = (0..n).collect();
@@ -76,12 +70,13 @@ pub fn probe_health(
         let a = &a_all[l];
         let n_a = a.len() / m.max(1);
         let x = layer.device_inputs_host(&upstream, n);
-        let dom = &metas[l].domain;
+        let no_box = almost_sim::DomainBox { x: Vec::new(), a: Vec::new() };
+        let dom = layer.meta.as_ref().map_or(&no_box, |m| &m.domain);
         let outside = |v: &[f64], r: &[[f64; 2]]| v.iter().zip(r).any(|(v, r)| *v < r[0] - 1e-9 || *v > r[1] + 1e-9);
         let a_out: Vec<bool> = (0..m).map(|j| outside(&a[j * n_a..(j + 1) * n_a], &dom.a)).collect();
         let calls = n * m;
         let exits = (0..calls).filter(|&c| a_out[c % m] || outside(&x[c * fan_in..(c + 1) * fan_in], &dom.x)).count();
-        let range = metas[l].metrics.get(layer.output).map_or(f64::NAN, |q| q.output_range);
+        let range = layer.meta.as_ref().and_then(|m| m.metrics.get(layer.output)).map_or(f64::NAN, |q| q.output_range);
         let mut rng = ChaCha8Rng::seed_from_u64(probe.seed.wrapping_add(l as u64));
         let chosen = sample(&mut rng, calls, probe.samples.min(calls)).into_vec();
         let errors: Vec<Option<f64>> = chosen

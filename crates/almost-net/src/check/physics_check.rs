@@ -54,14 +54,13 @@ pub fn paired_gap(physics_only: usize, surrogate_only: usize, n: usize) -> (f64,
 /// first `images` test images, the hardware seeing A quantised to `bits`.
 pub fn physics_check(
     network: &DeviceNetwork,
-    metas: &[almost_surrogate::SurrogateMeta],
     hardware: &dyn Hardware,
     test: &ImageSet,
     images: usize,
     bits: u32,
     progress: bool,
 ) -> PhysicsCheck {
-    let report = evaluate(network, metas, hardware, test, images.max(1), bits, progress);
+    let report = evaluate(network, hardware, test, images.max(1), bits, progress);
     let (gap, gap_stderr) = paired_gap(report.physics_only_right, report.surrogate_only_right, report.images);
     PhysicsCheck {
         test_images: test.len(),

@@ -3,6 +3,7 @@
 use almost_surrogate::SurrogateMeta;
 
 use crate::error::{NetError, Result};
+use crate::network::chain::DeviceNetwork;
 use crate::network::config::NetConfig;
 
 /// The held-out RMSE of the output a layer uses, relative to the output range; `None` when
@@ -16,10 +17,10 @@ pub fn relative_error(meta: &SurrogateMeta, output: usize) -> Option<f64> {
 /// `cfg.training.max_surrogate_error` of its output range (or no meaningful figure at all).
 /// A network trained on such a surrogate learns to exploit its errors: the better its
 /// accuracy on surrogates looks, the less it says about the physics.
-pub fn check_surrogates(cfg: &NetConfig, metas: &[SurrogateMeta]) -> Result<()> {
+pub fn check_surrogates(cfg: &NetConfig, network: &DeviceNetwork) -> Result<()> {
     let threshold = cfg.training.max_surrogate_error;
-    for (l, (layer, meta)) in cfg.layers.iter().zip(metas).enumerate() {
-        let figure = relative_error(meta, layer.output);
+    for (l, (layer, built)) in cfg.layers.iter().zip(&network.layers).enumerate() {
+        let figure = built.meta.as_deref().and_then(|meta| relative_error(meta, layer.output));
         if figure.is_some_and(|e| e <= threshold) {
             continue;
         }

@@ -63,7 +63,7 @@ impl DeviceNetwork {
     /// - input: `[batch, pixels]` with values in [0, 1]
     /// - output: `[batch, classes]` or `[batch, devices of the last layer]`
     pub fn forward(&self, input: Tensor<2>) -> Tensor<2> {
-        let last = self.activations(input).pop().unwrap_or_else(|| Tensor::zeros([0, 0], &Device::flex()));
+        let last = self.activations(input).pop().unwrap_or_else(|| Tensor::zeros([0, 0], &Device::default()));
         self.read_out(last)
     }
 
@@ -103,6 +103,16 @@ impl DeviceNetwork {
         self
     }
 
+    /// The surrogate metadata of every layer (each layer carries its own); an error names a
+    /// layer built without one (by hand, not from a saved surrogate).
+    pub fn metas(&self) -> Result<Vec<SurrogateMeta>> {
+        self.layers
+            .iter()
+            .enumerate()
+            .map(|(l, layer)| layer.meta.as_deref().cloned().ok_or(NetError::NoSurrogateMeta { layer: l }))
+            .collect()
+    }
+
     /// Every A of every layer, host f64, row-major `[devices, n_a]` per layer.
     pub fn a_values(&self) -> Vec<Vec<f64>> {
         self.layers.iter().map(|l| almost_surrogate::tensor_io::to_vec(l.a.val())).collect()
@@ -111,14 +121,8 @@ impl DeviceNetwork {
 
 /// Builds the network of `cfg` over inputs of shape `input` on `device` in `dtype`, loading
 /// each layer's surrogate and checking every dimension. Seed the device for reproducible A.
-pub fn build(
-    cfg: &NetConfig,
-    input: MapShape,
-    dtype: DType,
-    device: &Device,
-) -> Result<(DeviceNetwork, Vec<SurrogateMeta>)> {
+pub fn build(cfg: &NetConfig, input: MapShape, dtype: DType, device: &Device) -> Result<DeviceNetwork> {
     let mut layers = Vec::new();
-    let mut metas: Vec<SurrogateMeta> = Vec::new();
     let mut upstream = input;
     let mut upstream_range = [0.0, 1.0];
     for (l, lc) in cfg.layers.iter().enumerate() {
@@ -170,14 +174,13 @@ pub fn build(
         };
         let surrogate =
             if saved.surrogate.in_shift.val().dtype() == dtype { saved.surrogate } else { saved.surrogate.cast(dtype) };
-        layers.push(DeviceLayer::new(&plan, surrogate, dtype, device));
         upstream = wiring.output;
         upstream_range = meta.y_range[lc.output];
-        metas.push(meta);
+        layers.push(DeviceLayer::new(&plan, surrogate, dtype, device).with_meta(meta));
     }
     check_readout(&cfg.readout, upstream.len())?;
     let readout = Readout { classes: cfg.readout.classes, per_class: cfg.readout.per_class, scale: cfg.readout.scale };
-    Ok((DeviceNetwork { layers, head: Head::Classes(readout) }, metas))
+    Ok(DeviceNetwork { layers, head: Head::Classes(readout) })
 }
 
 fn check_readout(r: &ReadoutConfig, last: usize) -> Result<()> {

@@ -46,8 +46,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::images::DataConfig;
 use crate::error::{NetError, Result};
+use crate::network::hardware_config::HardwareConfig;
 use crate::network::wiring::WiringConfig;
-use crate::physics::imperfect::HardwareConfig;
 
 /// One `[[layers]]` table.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

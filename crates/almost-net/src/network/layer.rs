@@ -3,7 +3,9 @@
 use burn::module::{Module, Param};
 use burn::tensor::{DType, Device, Distribution, Int, Tensor, TensorCreationOptions, TensorData};
 
-use almost_surrogate::Surrogate;
+use std::sync::Arc;
+
+use almost_surrogate::{Surrogate, SurrogateMeta};
 
 /// A layer of devices of one kind.
 ///
@@ -45,6 +47,10 @@ pub struct DeviceLayer {
     /// Upper physical bound of each parameter.
     #[module(skip)]
     pub a_hi: Vec<f64>,
+    /// The surrogate's metadata (box, held-out error, the device to rebuild), when the layer
+    /// was built from a saved surrogate.
+    #[module(skip)]
+    pub meta: Option<Arc<SurrogateMeta>>,
 }
 
 /// Everything but A and the surrogate that defines a layer.
@@ -93,9 +99,16 @@ impl DeviceLayer {
             gain: plan.gain,
             offset: plan.offset,
             reference: plan.reference,
+            meta: None,
             a_lo: plan.a_lo.clone(),
             a_hi: plan.a_hi.clone(),
         }
+    }
+
+    /// The layer with its surrogate's metadata attached.
+    pub fn with_meta(mut self, meta: SurrogateMeta) -> Self {
+        self.meta = Some(Arc::new(meta));
+        self
     }
 
     /// Number of devices.

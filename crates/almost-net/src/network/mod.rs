@@ -4,5 +4,6 @@
 
 pub mod chain;
 pub mod config;
+pub mod hardware_config;
 pub mod layer;
 pub mod wiring;

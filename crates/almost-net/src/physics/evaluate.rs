@@ -7,7 +7,6 @@ use burn::tensor::{DType, Device, Tensor, TensorCreationOptions, TensorData};
 use indicatif::ProgressBar;
 use serde::{Deserialize, Serialize};
 
-use almost_surrogate::SurrogateMeta;
 use almost_surrogate::tensor_io::to_vec;
 
 use crate::data::batch;
@@ -100,14 +99,13 @@ impl PhysicsReport {
 /// its surrogate version; the hardware sees A quantised to `bits` (0 = exact).
 pub fn evaluate(
     network: &DeviceNetwork,
-    metas: &[SurrogateMeta],
     hardware: &dyn Hardware,
     test: &ImageSet,
     samples: usize,
     bits: u32,
     progress: bool,
 ) -> PhysicsReport {
-    let device = Device::flex();
+    let device = network.layers.first().map_or_else(Device::default, |l| l.a.val().device());
     let dtype = network.layers.first().map_or(DType::F32, |l| l.a.val().dtype());
     let n = if samples == 0 { test.len() } else { samples.min(test.len()) };
     // accuracies of a network without classes are not numbers
@@ -133,7 +131,10 @@ pub fn evaluate(
         for (l, (layer, pass)) in network.layers.iter().zip(&passes).enumerate() {
             let (m, fan_in) = (layer.devices(), layer.fan_in);
             let n_a = a_host[l].len() / m;
-            let (x, a, dom) = (&pass.x, &a_host[l], &metas[l].domain);
+            let (x, a) = (&pass.x, &a_host[l]);
+            // a layer built by hand has no recorded box to leave
+            let no_box = almost_sim::DomainBox { x: Vec::new(), a: Vec::new() };
+            let dom = layer.meta.as_ref().map_or(&no_box, |m| &m.domain);
             bar.inc((b * m) as u64);
             let g = &mut gaps[l];
             g.solves += b * m;

@@ -8,3 +8,4 @@ pub mod forward;
 pub mod hardware;
 pub mod imperfect;
 pub mod robustness;
+pub mod select;

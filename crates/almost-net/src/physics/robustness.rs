@@ -8,14 +8,12 @@ use almost_sim::fsutil::write_atomic;
 use plotters::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use almost_surrogate::SurrogateMeta;
-
 use crate::data::images::ImageSet;
 use crate::error::{NetError, Result};
 use crate::network::chain::DeviceNetwork;
+use crate::network::hardware_config::HardwareConfig;
 use crate::physics::evaluate::evaluate;
-use crate::physics::imperfect::HardwareConfig;
-use crate::training::train::hardware_for;
+use crate::physics::select::hardware_for;
 
 /// One point of a sweep.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -45,7 +43,6 @@ pub struct Sweep {
 /// its own with the others at the values of `base`.
 pub fn sweep(
     network: &DeviceNetwork,
-    metas: &[SurrogateMeta],
     test: &ImageSet,
     samples: usize,
     base: &HardwareConfig,
@@ -66,8 +63,8 @@ pub fn sweep(
     }
     let mut out = Vec::new();
     for (factor, value, cfg) in configs {
-        let hw = hardware_for(metas, network, &cfg)?;
-        let report = evaluate(network, metas, hw.as_ref(), test, samples, cfg.bits, false);
+        let hw = hardware_for(network, &cfg)?;
+        let report = evaluate(network, hw.as_ref(), test, samples, cfg.bits, false);
         eprintln!("  {factor} = {value}: accuracy on physics {:.2}%", 100.0 * report.accuracy_physics);
         out.push(RobustnessPoint { factor, value, accuracy_physics: report.accuracy_physics });
     }

@@ -12,5 +12,6 @@ pub mod modes;
 pub mod parallel;
 pub mod regression;
 pub mod run;
+pub mod run_eval;
 pub mod step;
 pub mod train;

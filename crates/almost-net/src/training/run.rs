@@ -7,8 +7,6 @@ use burn::module::Module;
 use burn::tensor::{DType, Device};
 use serde::{Deserialize, Serialize};
 
-use almost_surrogate::SurrogateMeta;
-
 use crate::check::PhysicsVerdict;
 use crate::data::images::ImageSet;
 use crate::error::{NetError, Result};
@@ -44,7 +42,6 @@ pub fn save_run(
     run: &Path,
     cfg: &NetConfig,
     network: &DeviceNetwork,
-    metas: &[SurrogateMeta],
     history: &[EpochMetrics],
     physics: &PhysicsVerdict,
 ) -> Result<()> {
@@ -74,8 +71,11 @@ pub fn save_run(
         surrogates: cfg
             .layers
             .iter()
-            .zip(metas)
-            .map(|(l, m)| (l.surrogate.display().to_string(), m.weights_sha256.clone()))
+            .zip(&network.layers)
+            .map(|(l, layer)| {
+                let sha = layer.meta.as_ref().map_or_else(String::new, |m| m.weights_sha256.clone());
+                (l.surrogate.display().to_string(), sha)
+            })
             .collect(),
         devices: network.layers.iter().map(|l| l.devices()).collect(),
         trained_parameters: a.iter().map(Vec::len).sum(),
@@ -95,8 +95,6 @@ pub struct LoadedRun {
     pub config: NetConfig,
     /// The trained network.
     pub network: DeviceNetwork,
-    /// Surrogate metadata per layer.
-    pub metas: Vec<SurrogateMeta>,
     /// The training images.
     pub train: ImageSet,
     /// The test images.
@@ -116,8 +114,8 @@ pub fn load_run(run: &Path, dtype: DType, device: &Device) -> Result<LoadedRun> 
     let config = summary.config;
     let (train, test) = crate::data::images::load(&config.data)?;
     let input = MapShape { height: train.rows, width: train.cols, channels: 1 };
-    let (skeleton, metas) = build(&config, input, dtype, device)?;
-    for ((dir, sha), meta) in summary.surrogates.iter().zip(&metas) {
+    let skeleton = build(&config, input, dtype, device)?;
+    for ((dir, sha), meta) in summary.surrogates.iter().zip(skeleton.metas()?) {
         if &meta.weights_sha256 != sha {
             return Err(NetError::BadRun {
                 path: dir.into(),
@@ -126,7 +124,7 @@ pub fn load_run(run: &Path, dtype: DType, device: &Device) -> Result<LoadedRun> 
         }
     }
     let network = load_a_from(run, skeleton)?;
-    Ok(LoadedRun { config, network, metas, train, test })
+    Ok(LoadedRun { config, network, train, test })
 }
 
 /// Loads the trained A (and everything else) of the run folder `init` into `network`, which

@@ -17,8 +17,6 @@ use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
-use almost_surrogate::SurrogateMeta;
-
 use crate::check::health::{Probe, probe_health, warnings};
 use crate::check::{PhysicsVerdict, check_images, check_surrogates, physics_check};
 use crate::data::batch;
@@ -27,8 +25,7 @@ use crate::error::{NetError, Result};
 use crate::network::chain::{DeviceNetwork, build};
 use crate::network::config::{Mode, NetConfig};
 use crate::network::wiring::MapShape;
-use crate::physics::hardware::{Hardware, NominalHardware};
-use crate::physics::imperfect::{HardwareConfig, PerturbedHardware};
+use crate::physics::hardware::Hardware;
 use crate::training::checkpoint;
 use crate::training::epoch::run_epoch;
 use crate::training::history::{EpochMetrics, write_csv, write_curves};
@@ -36,6 +33,7 @@ use crate::training::loss::Targets;
 use crate::training::modes::step_for;
 use crate::training::step::Batch;
 
+pub use crate::physics::select::hardware_for;
 pub use crate::training::loss::{accuracy, cosine_lr, cross_entropy};
 pub use crate::training::parallel::data_parallel_step;
 
@@ -51,14 +49,15 @@ pub struct TrainOptions {
     /// Skip the closing physics check (benchmarks that print no accuracy); the run records
     /// that it was not checked.
     pub skip_physics_check: bool,
+    /// The burn device training runs on (the default: the CPU backend); the physics runs on
+    /// the host whatever it is.
+    pub device: Device,
 }
 
 /// What a training invocation produced.
 pub struct Trained {
     /// The trained network (on the autodiff device).
     pub network: DeviceNetwork,
-    /// Metadata of each layer's surrogate.
-    pub metas: Vec<SurrogateMeta>,
     /// Metrics per epoch (including resumed ones).
     pub history: Vec<EpochMetrics>,
     /// Epoch the run was resumed from, if it was.
@@ -78,13 +77,13 @@ pub fn train(cfg: &NetConfig, run: &Path, options: &TrainOptions) -> Result<Trai
     cfg.validate("network config")?;
     let (train_set, test_set) = load(&cfg.data)?;
     let t = &cfg.training;
-    let device = Device::flex().autodiff();
+    let device = options.device.clone().autodiff();
     device.seed(t.seed);
     let dtype = DType::F32;
     let input = MapShape { height: train_set.rows, width: train_set.cols, channels: 1 };
-    let (mut network, metas) = build(cfg, input, dtype, &device)?;
+    let mut network = build(cfg, input, dtype, &device)?;
     if t.mode != Mode::Exact {
-        check_surrogates(cfg, &metas)?;
+        check_surrogates(cfg, &network)?;
     }
     std::fs::create_dir_all(run).map_err(|e| NetError::io(run, e))?;
     let hash = cfg.hash();
@@ -104,7 +103,7 @@ pub fn train(cfg: &NetConfig, run: &Path, options: &TrainOptions) -> Result<Trai
     // written only after the checkpoint (if any) was accepted: a refused resume leaves the run as it was
     write_json_atomic(&run.join("config.json"), cfg)?;
     // the physics modes need the devices; surrogate mode checks against them when it can
-    let hardware = match hardware_for(&metas, &network, &cfg.hardware) {
+    let hardware = match hardware_for(&network, &cfg.hardware) {
         Ok(hw) => Ok(hw),
         Err(e) if t.mode != Mode::Surrogate => return Err(e),
         Err(e) => Err(format!("the devices could not be rebuilt: {e}")),
@@ -160,7 +159,6 @@ pub fn train(cfg: &NetConfig, run: &Path, options: &TrainOptions) -> Result<Trai
             if t.physics_eval_images > 0 {
                 let report = crate::physics::evaluate::evaluate(
                     &valid,
-                    &metas,
                     hw.as_ref(),
                     &test_set,
                     t.physics_eval_images,
@@ -171,7 +169,7 @@ pub fn train(cfg: &NetConfig, run: &Path, options: &TrainOptions) -> Result<Trai
                 physics_images = Some(report.images);
             }
             if t.probe_images > 0 {
-                health = probe_health(&valid, &metas, hw.as_ref(), &probe);
+                health = probe_health(&valid, hw.as_ref(), &probe);
             }
         }
         let first = history.first().map_or(health.as_slice(), |h: &EpochMetrics| h.health.as_slice()).to_vec();
@@ -213,12 +211,12 @@ pub fn train(cfg: &NetConfig, run: &Path, options: &TrainOptions) -> Result<Trai
         write_curves(&run.join("curves.svg"), &cfg.name, &history)?;
     }
     bar.finish_and_clear();
-    let physics = closing_check(cfg, &network, &metas, hardware.as_deref(), &test_set, &mut history, options);
+    let physics = closing_check(cfg, &network, hardware.as_deref(), &test_set, &mut history, options);
     if let PhysicsVerdict::Checked(_) = &physics {
         write_csv(&run.join("metrics.csv"), &history)?;
     }
-    crate::training::run::save_run(run, cfg, &network, &metas, &history, &physics)?;
-    Ok(Trained { network, metas, history, resumed_from, test: test_set, physics })
+    crate::training::run::save_run(run, cfg, &network, &history, &physics)?;
+    Ok(Trained { network, history, resumed_from, test: test_set, physics })
 }
 
 /// The check on the physics at the end of a finished run; its figure also goes into the last
@@ -226,7 +224,6 @@ pub fn train(cfg: &NetConfig, run: &Path, options: &TrainOptions) -> Result<Trai
 fn closing_check(
     cfg: &NetConfig,
     network: &DeviceNetwork,
-    metas: &[SurrogateMeta],
     hardware: std::result::Result<&dyn Hardware, &String>,
     test: &ImageSet,
     history: &mut [EpochMetrics],
@@ -256,23 +253,10 @@ fn closing_check(
             t.physics_check_images, t.physics_check_solves
         ));
     }
-    let check = physics_check(&network.valid(), metas, hw, test, n, cfg.hardware.bits, options.progress);
+    let check = physics_check(&network.valid(), hw, test, n, cfg.hardware.bits, options.progress);
     if let Some(last) = history.last_mut() {
         last.test_accuracy_physics = Some(check.report.accuracy_physics);
         last.physics_images = Some(check.report.images);
     }
     PhysicsVerdict::Checked(check)
-}
-
-/// The hardware described by `cfg` for this network: nominal devices, or perturbed instances.
-pub fn hardware_for(
-    metas: &[SurrogateMeta],
-    network: &DeviceNetwork,
-    cfg: &HardwareConfig,
-) -> Result<Box<dyn Hardware>> {
-    if cfg.variability == 0.0 && cfg.mismatch == 0.0 && cfg.read_noise == 0.0 {
-        return Ok(Box::new(NominalHardware::from_metas(metas)?));
-    }
-    let devices: Vec<usize> = network.layers.iter().map(|l| l.devices()).collect();
-    Ok(Box::new(PerturbedHardware::build(metas, &devices, cfg)?))
 }

@@ -13,7 +13,7 @@ use almost_net::network::wiring::WiringConfig;
 use almost_net::{DeviceNetwork, build};
 use almost_sim::{Dataset, GenerateConfig, GenerateOptions, generate};
 use almost_surrogate::tensor_io::to_vec;
-use almost_surrogate::{Activation, Architecture, FitConfig, SurrogateMeta, fit, save};
+use almost_surrogate::{Activation, Architecture, FitConfig, FitOptions, SurrogateMeta, fit, save};
 use burn::optim::GradientsParams;
 use burn::tensor::{DType, Device, Int, Tensor, TensorCreationOptions, TensorData};
 
@@ -32,7 +32,7 @@ pub fn analytic_surrogate(dir: &Path, n: usize) -> PathBuf {
     };
     fc.training.max_epochs = 60;
     fc.report.gradient_points = 0;
-    let fitted = fit(&ds, &fc, None, false).unwrap();
+    let fitted = fit(&ds, &fc, None, &FitOptions::default()).unwrap();
     let out = dir.join(format!("model{n}"));
     save(&out, &fitted.surrogate, SurrogateMeta::for_fit(&fitted, &ds, &fc)).unwrap();
     out
@@ -116,7 +116,7 @@ pub fn network_and_batch(
     n: usize,
 ) -> (DeviceNetwork, Tensor<2>, Tensor<1, Int>) {
     device.seed(seed);
-    let (net, _) = build(cfg, input(), dtype, device).unwrap();
+    let net = build(cfg, input(), dtype, device).unwrap();
     let (train_set, _) = images::load(&cfg.data).unwrap();
     let idx: Vec<usize> = (0..n).collect();
     let x = almost_net::data::batch::images(&train_set, &idx, None, dtype, device);

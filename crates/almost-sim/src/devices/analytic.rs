@@ -48,7 +48,7 @@ pub struct AnalyticConfig {
     pub eps: f64,
 }
 
-fn default_eps() -> f64 {
+pub(crate) fn default_eps() -> f64 {
     0.1
 }
 

@@ -6,12 +6,34 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use super::{DeviceConfig, DiffSlDescription};
+use super::{AnalyticConfig, DeviceConfig, DiffSlDescription, OdeDeviceConfig};
 use crate::error::{Result, SimError};
 use crate::model::DeviceModel;
 use crate::solver::{SolverOverrides, SolverSettings};
 
 impl DeviceConfig {
+    /// A built-in device of `kind` (`analytic`, `diode-node`, `fhn-neuron`, `duffing-mems`)
+    /// at fan-in `fan_in` with its default constants.
+    pub fn builtin(kind: &str, fan_in: usize) -> Result<Self> {
+        let ode = OdeDeviceConfig { fan_in, constants: BTreeMap::new() };
+        Ok(match kind {
+            "analytic" => Self::Analytic(AnalyticConfig {
+                fan_in,
+                activation: Default::default(),
+                eps: super::analytic::default_eps(),
+            }),
+            "diode-node" => Self::DiodeNode(ode),
+            "fhn-neuron" => Self::FhnNeuron(ode),
+            "duffing-mems" => Self::DuffingMems(ode),
+            other => {
+                return Err(SimError::config(
+                    format!("device '{other}'"),
+                    "is not a built-in device: analytic, diode-node, fhn-neuron or duffing-mems",
+                ));
+            }
+        })
+    }
+
     /// The constants that device-to-device variability varies when the user names none:
     /// the physical constants of each built-in ODE device, the `vary` list (or every
     /// declared constant) of a DiffSL device's description; none for the closed form.

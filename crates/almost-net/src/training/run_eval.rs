@@ -1,0 +1,63 @@
+//! A finished run evaluated again: on the surrogates, or on the physics of its devices
+//! (`physics.json`), or swept over imperfect hardware (`robustness.json`, `robustness.svg`).
+
+use std::path::Path;
+
+use burn::tensor::{DType, Device};
+
+use crate::check::NOT_CHECKED;
+use crate::error::Result;
+use crate::network::hardware_config::{HardwareConfig, HardwareOverrides};
+use crate::physics::evaluate::{PhysicsReport, evaluate};
+use crate::physics::robustness::{Sweep, plot, sweep, table};
+use crate::physics::select::hardware_for;
+use crate::training::loss::accuracy;
+use crate::training::run::{LoadedRun, load_run};
+
+/// What [`evaluate_run`] measured: the text to print, and the physics report if it ran one.
+pub struct RunEvaluation {
+    /// The text to print.
+    pub text: String,
+    /// The physics report (also written to `physics.json`).
+    pub physics: Option<PhysicsReport>,
+}
+
+/// Evaluates a trained run on its first `samples` test images (0 = all) on `device`: on the
+/// surrogates only (said plainly), or with `physics` on the devices too (then `physics.json`
+/// is written into the run folder), on the run's own `[hardware]` with `hardware` overrides.
+pub fn evaluate_run(
+    run: &Path,
+    physics: bool,
+    samples: usize,
+    hardware: &HardwareOverrides,
+    device: &Device,
+) -> Result<RunEvaluation> {
+    let LoadedRun { config: cfg, network, test, .. } = load_run(run, DType::F32, device)?;
+    if !physics {
+        let acc = accuracy(&network, &test, samples, DType::F32, device);
+        let n = if samples == 0 { test.len() } else { samples.min(test.len()) };
+        return Ok(RunEvaluation {
+            text: format!(
+                "{n} test images: accuracy on surrogates {:.2}% ({NOT_CHECKED}: add --physics)\n",
+                100.0 * acc
+            ),
+            physics: None,
+        });
+    }
+    let hw_cfg = hardware.apply(&cfg.hardware);
+    let hw = hardware_for(&network, &hw_cfg)?;
+    let report = evaluate(&network, hw.as_ref(), &test, samples, hw_cfg.bits, true);
+    almost_sim::fsutil::write_json_atomic(&run.join("physics.json"), &report)?;
+    Ok(RunEvaluation { text: report.table(), physics: Some(report) })
+}
+
+/// Sweeps imperfections of the hardware for a trained run; writes `robustness.json` and
+/// `robustness.svg` into the run folder and returns the table.
+pub fn robustness_run(run: &Path, samples: usize, sweeps: &Sweep, device: &Device) -> Result<String> {
+    let LoadedRun { config: cfg, network, test, .. } = load_run(run, DType::F32, device)?;
+    let base = HardwareConfig { seed: cfg.hardware.seed, ..Default::default() };
+    let points = sweep(&network, &test, samples, &base, sweeps)?;
+    almost_sim::fsutil::write_json_atomic(&run.join("robustness.json"), &points)?;
+    plot(&run.join("robustness.svg"), &cfg.name, &points)?;
+    Ok(table(&points))
+}
