@@ -30,22 +30,6 @@ pub enum NetError {
         /// What does not match, with the numbers.
         message: String,
     },
-    /// A configuration value is invalid.
-    #[error("{origin}: {message}")]
-    Config {
-        /// File or option.
-        origin: String,
-        /// What is wrong.
-        message: String,
-    },
-    /// A TOML file could not be parsed (unknown keys, wrong types).
-    #[error("{path}: {message}")]
-    Toml {
-        /// The file.
-        path: PathBuf,
-        /// The parser's message naming key and line.
-        message: String,
-    },
     /// A checkpoint or run folder is unusable.
     #[error("{path}: {message}")]
     BadRun {
@@ -123,7 +107,8 @@ pub enum NetError {
 impl NetError {
     /// Shorthand for a configuration error.
     pub fn config(origin: impl Into<String>, message: impl Into<String>) -> Self {
-        Self::Config { origin: origin.into(), message: message.into() }
+        // one config variant for the whole workspace: almost-sim's
+        Self::Sim(almost_sim::SimError::config(origin, message))
     }
 
     /// Shorthand for a dimension mismatch.

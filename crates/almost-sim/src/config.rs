@@ -93,9 +93,7 @@ fn default_shard_size() -> u64 {
 impl GenerateConfig {
     /// Reads and parses a config file; relative device files resolve against its folder.
     pub fn load(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|e| SimError::io(path, e))?;
-        let mut cfg: Self =
-            toml::from_str(&text).map_err(|e| SimError::Toml { path: path.to_path_buf(), message: e.to_string() })?;
+        let mut cfg: Self = crate::fsutil::read_toml(path)?;
         cfg.device.resolve_paths(path.parent().unwrap_or(Path::new(".")));
         Ok(cfg)
     }

@@ -41,6 +41,13 @@ pub fn write_json_atomic<T: serde::Serialize>(path: &Path, value: &T) -> Result<
     write_atomic(path, text.as_bytes())
 }
 
+/// Reads and parses a TOML file; a missing file and a parse error (unknown key, wrong type,
+/// with its line) both name the file. The one TOML reader of the workspace.
+pub fn read_toml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
+    let text = std::fs::read_to_string(path).map_err(|e| SimError::io(path, e))?;
+    toml::from_str(&text).map_err(|e| SimError::Toml { path: path.to_path_buf(), message: e.to_string() })
+}
+
 /// Reads and parses a JSON file, naming the file in errors.
 pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
     let text = fs::read_to_string(path).map_err(|e| SimError::io(path, e))?;

@@ -141,9 +141,7 @@ pub struct FitConfig {
 impl FitConfig {
     /// Reads a TOML fit config.
     pub fn load(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|e| SurrogateError::Io { path: path.into(), source: e })?;
-        let cfg: Self =
-            toml::from_str(&text).map_err(|e| SurrogateError::Toml { path: path.into(), message: e.to_string() })?;
+        let cfg: Self = almost_sim::fsutil::read_toml(path)?;
         cfg.validate(&path.display().to_string())?;
         Ok(cfg)
     }

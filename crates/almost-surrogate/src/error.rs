@@ -19,22 +19,6 @@ pub enum SurrogateError {
         /// What is wrong, naming the column or row.
         message: String,
     },
-    /// A configuration value is invalid.
-    #[error("{origin}: {message}")]
-    Config {
-        /// File or option the value came from.
-        origin: String,
-        /// What is wrong.
-        message: String,
-    },
-    /// A TOML file could not be parsed (unknown keys, wrong types).
-    #[error("{path}: {message}")]
-    Toml {
-        /// The file.
-        path: PathBuf,
-        /// The parser's message naming key and line.
-        message: String,
-    },
     /// A saved surrogate is malformed or does not belong together.
     #[error("{path}: {message}")]
     BadModel {
@@ -74,7 +58,8 @@ pub enum SurrogateError {
 impl SurrogateError {
     /// Shorthand for a configuration error.
     pub fn config(origin: impl Into<String>, message: impl Into<String>) -> Self {
-        Self::Config { origin: origin.into(), message: message.into() }
+        // one config variant for the whole workspace: almost-sim's
+        Self::Sim(almost_sim::SimError::config(origin, message))
     }
 
     /// Shorthand for a malformed model file.

@@ -217,9 +217,7 @@ pub struct NetConfig {
 impl NetConfig {
     /// Reads a TOML network config.
     pub fn load(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|e| NetError::io(path, e))?;
-        let cfg: Self =
-            toml::from_str(&text).map_err(|e| NetError::Toml { path: path.into(), message: e.to_string() })?;
+        let cfg: Self = almost_sim::fsutil::read_toml(path)?;
         cfg.validate(&path.display().to_string())?;
         Ok(cfg)
     }

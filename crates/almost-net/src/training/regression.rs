@@ -71,7 +71,7 @@ pub fn mse(network: &DeviceNetwork, input: Tensor<2>, targets: Tensor<2>) -> Ten
 
 /// Checks that `data` fits `network`: widths, finite values, at least one row.
 pub fn check(network: &DeviceNetwork, data: &RegressionData, origin: &str) -> Result<()> {
-    let bad = |m: String| Err(NetError::Config { origin: origin.into(), message: m });
+    let bad = |m: String| Err(NetError::config(origin, m));
     let dim = |layer: String, m: String| Err(NetError::Dimension { layer, message: m });
     let rows = data.rows();
     if rows == 0 || data.inputs.len() != rows * data.d_in || data.targets.len() != rows * data.d_out {
@@ -126,10 +126,10 @@ pub fn train_regression(
 ) -> Result<(DeviceNetwork, Vec<f64>)> {
     check(&network, data, "regression data")?;
     if cfg.epochs == 0 || cfg.batch_size == 0 || !(cfg.learning_rate > 0.0 && cfg.learning_rate.is_finite()) {
-        return Err(NetError::Config {
-            origin: "regression config".into(),
-            message: format!("epochs and batch_size must be >= 1 and learning_rate > 0, got {cfg:?}"),
-        });
+        return Err(NetError::config(
+            "regression config",
+            format!("epochs and batch_size must be >= 1 and learning_rate > 0, got {cfg:?}"),
+        ));
     }
     let dtype = network.layers.first().map_or(DType::F32, |l| l.a.val().dtype());
     let opts = TensorCreationOptions::new(device.clone()).with_dtype(dtype);

@@ -74,8 +74,7 @@ pub struct DiffSlDescription {
 impl DiffSlDescription {
     /// Reads and parses a description TOML.
     pub fn read(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|e| SimError::io(path, e))?;
-        toml::from_str(&text).map_err(|e| SimError::Toml { path: path.to_path_buf(), message: e.to_string() })
+        crate::fsutil::read_toml(path)
     }
 
     /// The constants variability varies by default.
