@@ -103,14 +103,19 @@ pub fn probe_health(network: &DeviceNetwork, hardware: &dyn Hardware, probe: &Pr
     out
 }
 
-/// Warnings for layers whose operating region got worse than at the first probed epoch, or
-/// whose surrogate is off by more than the threshold where the network operates.
-pub fn warnings(first: &[LayerHealth], now: &[LayerHealth], threshold: f64) -> Vec<String> {
+/// Warnings for layers whose operating region is getting worse: the share of evaluations
+/// outside the box above 1 %, more than twice the first probed epoch's and still growing
+/// (by more than 10 % over `previous`); the surrogate's error where the network operates above
+/// `threshold` of the output range, said when it first happens and again when it grows by
+/// more than a quarter.
+pub fn warnings(first: &[LayerHealth], previous: &[LayerHealth], now: &[LayerHealth], threshold: f64) -> Vec<String> {
     let mut w = Vec::new();
     for (l, h) in now.iter().enumerate() {
-        let before = first.get(l);
-        let grew = |now: f64, was: Option<f64>| now > 0.01 && was.is_none_or(|b| now > 2.0 * b);
-        if grew(h.outside_box, before.map(|b| b.outside_box)) {
+        let (before, last) = (first.get(l), previous.get(l));
+        let grew = h.outside_box > 0.01
+            && before.is_none_or(|b| h.outside_box > 2.0 * b.outside_box)
+            && last.is_none_or(|p| h.outside_box > 1.1 * p.outside_box);
+        if grew {
             w.push(format!(
                 "layer {l}: {:.1}% of device evaluations are outside the surrogate's box (first epoch {:.1}%): \
                  the surrogate extrapolates there",
@@ -118,7 +123,8 @@ pub fn warnings(first: &[LayerHealth], now: &[LayerHealth], threshold: f64) -> V
                 100.0 * before.map_or(0.0, |b| b.outside_box)
             ));
         }
-        if h.operating_error > threshold {
+        let was = last.map_or(0.0, |p| p.operating_error);
+        if h.operating_error > threshold && (was <= threshold || h.operating_error > 1.25 * was) {
             w.push(format!(
                 "layer {l}: where the network operates the surrogate is off by {:.2}% of the output range (RMS of \
                  {} device solves; {:.0}% of them above {:.1}%): accuracy on surrogates overstates the device",
@@ -150,10 +156,13 @@ mod tests {
     #[test]
     fn warns_when_exits_grow_or_error_is_high() {
         let first = vec![health(0.001, 0.001)];
-        assert!(warnings(&first, &[health(0.002, 0.001)], 0.02).is_empty());
-        assert_eq!(warnings(&first, &[health(0.05, 0.001)], 0.02).len(), 1);
-        assert_eq!(warnings(&first, &[health(0.001, 0.05)], 0.02).len(), 1);
+        assert!(warnings(&first, &first, &[health(0.002, 0.001)], 0.02).is_empty());
+        assert_eq!(warnings(&first, &first, &[health(0.05, 0.001)], 0.02).len(), 1);
+        assert_eq!(warnings(&first, &first, &[health(0.001, 0.05)], 0.02).len(), 1);
         // a share that was already high and did not double is not news
-        assert!(warnings(&[health(0.3, 0.0)], &[health(0.4, 0.0)], 0.02).is_empty());
+        assert!(warnings(&[health(0.3, 0.0)], &[health(0.3, 0.0)], &[health(0.4, 0.0)], 0.02).is_empty());
+        // a high share that stopped growing, and a high error that stays, are said once
+        assert!(warnings(&first, &[health(0.5, 0.05)], &[health(0.5, 0.05)], 0.02).is_empty());
+        assert_eq!(warnings(&first, &[health(0.5, 0.05)], &[health(0.6, 0.07)], 0.02).len(), 2);
     }
 }

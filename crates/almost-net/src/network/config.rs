@@ -38,7 +38,8 @@
 //! read_noise = 0.0
 //! bits = 0
 //! ```
-//! Relative paths are taken from the current folder. Unknown keys are errors.
+//! Relative paths are taken from the current folder. Unknown keys are errors. Every key, with
+//! its default, is in `simulations/networks/reference.toml`.
 
 use std::path::{Path, PathBuf};
 
@@ -250,5 +251,22 @@ impl NetConfig {
     /// Hex SHA-256 of the config (identifies a run for resuming).
     pub fn hash(&self) -> String {
         almost_sim::spec::hex_sha256(&serde_json::to_vec(self).unwrap_or_default())
+    }
+}
+
+#[cfg(test)]
+mod reference_tests {
+    use super::*;
+
+    #[test]
+    fn the_reference_config_parses_and_shows_the_defaults() {
+        let text = include_str!("../../../../simulations/networks/reference.toml");
+        let cfg: NetConfig = toml::from_str(text).expect("reference.toml parses");
+        cfg.validate("reference.toml").expect("reference.toml is valid");
+        assert_eq!(cfg.training, NetTrainingConfig::default());
+        assert_eq!(cfg.hardware, HardwareConfig::default());
+        assert_eq!(cfg.readout.scale, 4.0);
+        let l = &cfg.layers[0];
+        assert_eq!((l.output, l.init_fraction, l.reference), (0, 0.5, false));
     }
 }

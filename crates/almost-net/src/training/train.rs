@@ -172,7 +172,8 @@ pub fn train(cfg: &NetConfig, run: &Path, options: &TrainOptions) -> Result<Trai
                 health = probe_health(&valid, hw.as_ref(), &probe);
             }
         }
-        let first = history.first().map_or(health.as_slice(), |h: &EpochMetrics| h.health.as_slice()).to_vec();
+        let first = history.first().map_or(&[][..], |h: &EpochMetrics| h.health.as_slice()).to_vec();
+        let previous = history.last().map_or(&[][..], |h: &EpochMetrics| h.health.as_slice()).to_vec();
         let worst_exit = health.iter().map(|h| h.outside_box).fold(0.0, f64::max);
         let worst_error = health.iter().map(|h| h.operating_error).fold(0.0, f64::max);
         let line = format!(
@@ -192,7 +193,7 @@ pub fn train(cfg: &NetConfig, run: &Path, options: &TrainOptions) -> Result<Trai
             started.elapsed().as_secs_f64()
         );
         say(line);
-        for w in warnings(&first, &health, t.max_surrogate_error) {
+        for w in warnings(&first, &previous, &health, t.max_surrogate_error) {
             say(format!("WARNING: epoch {epoch}: {w}"));
         }
         history.push(EpochMetrics {
