@@ -11,9 +11,10 @@ use almost_surrogate::{FitConfig, FitReport, fit_and_save};
 /// Fits, saves and reports a surrogate of the dataset in `data` into `out`.
 pub fn surrogate(data: &Path, out: &Path, config: Option<&Path>, check_gradients: bool) -> Result<FitReport> {
     let dataset = Dataset::load(data)?;
+    let spec = &dataset.manifest.plan.device;
     let cfg = match config {
         Some(p) => FitConfig::load(p)?,
-        None => FitConfig::default(),
+        None => FitConfig::for_device(spec.n_inputs(), spec.n_params()),
     };
     surrogate_with(&dataset, out, &cfg, check_gradients)
 }

@@ -200,4 +200,10 @@ fn variability_varies_the_declared_constants_of_a_diffsl_device() {
     .unwrap()
     .to_string();
     assert!(err.contains("no constant 'gain'"), "{err}");
+    // exact mode on a device without analytic sensitivities: finite differences of its solve
+    let nominal = NominalHardware::from_metas(std::slice::from_ref(&meta)).unwrap();
+    assert!(matches!(nominal.derivative_source(0), Some(almost_sim::DerivativeSource::FiniteDifference { .. })));
+    let j = nominal.jacobian(0, 0, &[0.8], &[0.5]).unwrap().unwrap();
+    let g = (1.0 - (-2.0f64).exp()) / 2.0;
+    assert!((j.dy_dx[0][0] - 0.5 * g).abs() < 1e-4 && (j.dy_da[0][0] - 0.8 * g).abs() < 1e-4, "{j:?}");
 }

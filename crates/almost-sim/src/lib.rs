@@ -22,6 +22,7 @@
 pub mod bench;
 pub mod config;
 pub mod dataset;
+pub mod derivatives;
 pub mod design;
 pub mod devices;
 pub mod domain;
@@ -41,6 +42,7 @@ pub mod table;
 
 pub use config::{GenerateConfig, Job, Plan};
 pub use dataset::{Dataset, Manifest};
+pub use derivatives::{DerivativeSource, derivatives};
 pub use design::{Design, DesignConfig, DesignKind};
 pub use domain::DomainBox;
 pub use error::{FailureKind, Result, SimError};

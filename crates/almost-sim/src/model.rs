@@ -53,6 +53,11 @@ pub trait DeviceModel: Send + Sync {
         None
     }
 
+    /// Whether [`DeviceModel::sensitivities`] answers (closed form or ODE forward sensitivities).
+    fn provides_sensitivities(&self) -> bool {
+        false
+    }
+
     /// Outputs and their exact derivatives dy/dx, dy/dA (closed form, or forward
     /// sensitivities of the ODE), or `None` if the device does not provide them.
     fn sensitivities(&self, _x: &[f64], _a: &[f64]) -> Option<Result<Jacobian>> {

@@ -65,6 +65,10 @@ impl<S: OdeSystem> DeviceModel for OdeDevice<S> {
         Some(&self.settings)
     }
 
+    fn provides_sensitivities(&self) -> bool {
+        self.system.has_sensitivities()
+    }
+
     fn sensitivities(&self, x: &[f64], a: &[f64]) -> Option<Result<Jacobian>> {
         self.system.has_sensitivities().then(|| crate::sens::jacobian(&self.system, x, a, &self.settings))
     }

@@ -14,7 +14,8 @@ use crate::error::{Result, SurrogateError};
 /// [architecture]
 /// kind = "mlp"            # or "one-layer"
 /// hidden = [64, 64]       # mlp: widths of the hidden layers
-/// activation = "tanh"     # tanh | silu | gelu | sigmoid | identity
+/// activation = "tanh"     # tanh | softsign | silu | gelu | sigmoid | identity (default of a
+///                         # whole architecture left out: softsign)
 /// pair_products = false   # mlp: also feed x_i * A_i (each input times its own parameter)
 /// # one-layer: y = f_nl(Q . B + b), Q = all monomials of the normalised [x, A] up to `degree`
 /// # degree = 3
@@ -57,7 +58,7 @@ fn default_degree() -> usize {
 
 impl Default for Architecture {
     fn default() -> Self {
-        Self::Mlp { hidden: default_hidden(), activation: Activation::Tanh, pair_products: false }
+        Self::Mlp { hidden: default_hidden(), activation: Activation::Softsign, pair_products: false }
     }
 }
 

@@ -16,6 +16,10 @@ use clap::{Parser, Subcommand};
 #[derive(Parser)]
 #[command(name = "almost-train", version, about, long_about)]
 struct Cli {
+    /// Worker threads for device solves and data-parallel training (default: one per core;
+    /// for `network` it also sets training.threads).
+    #[arg(long, global = true)]
+    threads: Option<usize>,
     #[command(subcommand)]
     command: Command,
 }
@@ -38,7 +42,8 @@ enum Command {
         /// Output folder for the surrogate.
         #[arg(long)]
         out: PathBuf,
-        /// Fit config (TOML: [architecture], [training], [report], [refine]); defaults if omitted.
+        /// Fit config (TOML: [architecture], [training], [report], [refine]). Without it: an MLP
+        /// [64, 64] of softsign with the x_i * A_i products where each input has its own parameter.
         #[arg(long)]
         config: Option<PathBuf>,
         /// Skip the comparison of gradients with the device's finite differences.
@@ -82,9 +87,6 @@ enum Command {
         /// first training.physics_check_images within training.physics_check_solves solves).
         #[arg(long)]
         physics: bool,
-        /// Threads for the data-parallel steps and the device solves (default: all cores).
-        #[arg(long)]
-        threads: Option<usize>,
         #[command(flatten)]
         hardware: HardwareArgs,
     },
@@ -204,7 +206,12 @@ enum Bench {
 }
 
 fn main() -> Result<()> {
-    match Cli::parse().command {
+    let cli = Cli::parse();
+    let threads = cli.threads;
+    if let Some(t) = threads {
+        rayon::ThreadPoolBuilder::new().num_threads(t).build_global()?;
+    }
+    match cli.command {
         Command::Pipeline { quick } => {
             let pipeline = almost_cli::pipeline::Pipeline { quick, ..Default::default() };
             print!("{}", pipeline.run()?);
@@ -226,7 +233,6 @@ fn main() -> Result<()> {
             learning_rate,
             max_surrogate_error,
             physics,
-            threads,
             hardware,
         } => {
             let mut cfg = almost_net::NetConfig::load(&config)?;
@@ -250,7 +256,6 @@ fn main() -> Result<()> {
             }
             if let Some(t) = threads {
                 cfg.training.threads = t;
-                rayon::ThreadPoolBuilder::new().num_threads(t).build_global()?;
             }
             cfg.hardware = hardware.overrides().apply(&cfg.hardware);
             cfg.validate(&config.display().to_string())?;

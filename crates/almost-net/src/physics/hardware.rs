@@ -53,6 +53,11 @@ pub trait Hardware: Sync {
     /// Outputs and exact derivatives of one device instance, if the device provides them.
     fn jacobian(&self, layer: usize, device: usize, x: &[f64], a: &[f64]) -> Option<almost_sim::Result<Jacobian>>;
 
+    /// Where layer `layer`'s derivatives come from (for the exact mode's messages), if known.
+    fn derivative_source(&self, _layer: usize) -> Option<almost_sim::DerivativeSource> {
+        None
+    }
+
     /// The name of layer `layer`'s device, for messages.
     fn kind(&self, _layer: usize) -> String {
         "layer's".into()
@@ -106,6 +111,11 @@ impl Hardware for NominalHardware {
     }
 
     fn jacobian(&self, layer: usize, _device: usize, x: &[f64], a: &[f64]) -> Option<almost_sim::Result<Jacobian>> {
-        self.devices[layer].sensitivities(x, a)
+        // the device's own derivatives, or finite differences of its solve
+        Some(almost_sim::derivatives(self.devices[layer].as_ref(), x, a))
+    }
+
+    fn derivative_source(&self, layer: usize) -> Option<almost_sim::DerivativeSource> {
+        self.devices.get(layer).map(|d| almost_sim::derivatives::derivative_source(d.as_ref()))
     }
 }

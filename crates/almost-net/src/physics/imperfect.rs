@@ -162,18 +162,20 @@ impl Hardware for PerturbedHardware {
 
     fn jacobian(&self, layer: usize, device: usize, x: &[f64], a: &[f64]) -> Option<almost_sim::Result<Jacobian>> {
         let (a_eff, f) = self.effective_a(layer, device, a);
-        self.instances[layer][device].sensitivities(x, &a_eff).map(|r| {
-            r.map(|mut j| {
-                for (k, v) in j.y.iter_mut().enumerate() {
-                    *v += self.noise(layer, device, x, k);
-                }
-                // chain rule through A_eff = A f
-                for row in &mut j.dy_da {
-                    row.iter_mut().zip(f).for_each(|(d, f)| *d *= f);
-                }
-                j
-            })
-        })
+        Some(almost_sim::derivatives(self.instances[layer][device].as_ref(), x, &a_eff).map(|mut j| {
+            for (k, v) in j.y.iter_mut().enumerate() {
+                *v += self.noise(layer, device, x, k);
+            }
+            // chain rule through A_eff = A f
+            for row in &mut j.dy_da {
+                row.iter_mut().zip(f).for_each(|(d, f)| *d *= f);
+            }
+            j
+        }))
+    }
+
+    fn derivative_source(&self, layer: usize) -> Option<almost_sim::DerivativeSource> {
+        self.instances.get(layer)?.first().map(|d| almost_sim::derivatives::derivative_source(d.as_ref()))
     }
 }
 

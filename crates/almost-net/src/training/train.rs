@@ -131,6 +131,13 @@ pub fn train(cfg: &NetConfig, run: &Path, options: &TrainOptions) -> Result<Trai
     };
     let inner = device.clone().inner();
     let step = step_for(t.mode, hardware.as_deref().ok(), bits, t.threads)?;
+    if let (Mode::Exact, Ok(hw)) = (t.mode, &hardware) {
+        for l in 0..network.layers.len() {
+            if let Some(source) = hw.derivative_source(l) {
+                say(format!("exact mode, layer {l}: derivatives from {source}"));
+            }
+        }
+    }
     for epoch in start_epoch..=end_epoch {
         let started = Instant::now();
         // the batch order and shifts of epoch e depend only on (seed, e): resuming replays them

@@ -104,6 +104,10 @@ impl DeviceModel for AnalyticNeuron {
     }
 
     /// Closed form: dy/dx_i = f'(z) A_i (1 - 2 eps x_i), dy/dA_i = f'(z) (x_i - eps x_i^2).
+    fn provides_sensitivities(&self) -> bool {
+        true
+    }
+
     fn sensitivities(&self, x: &[f64], a: &[f64]) -> Option<Result<crate::model::Jacobian>> {
         Some(self.spec.check_dims(x, a).map(|()| {
             let y = self.activation.apply(self.preactivation(x, a));

@@ -113,6 +113,10 @@ impl DiffSlDevice {
         let merged = merge(&desc.constants, overrides, &path.display().to_string())?;
         desc.t_end = overrides.get("t_end").copied().unwrap_or(desc.t_end);
         desc.constants = merged.into_iter().filter(|(k, _)| k != "t_end").collect();
+        // a model that needs its own run length declares `tend`: it always equals t_end
+        if let Some(tend) = desc.constants.get_mut("tend") {
+            *tend = desc.t_end;
+        }
         let model_path = path.parent().unwrap_or(Path::new(".")).join(&desc.model);
         let code = std::fs::read_to_string(&model_path).map_err(|e| SimError::io(&model_path, e))?;
         let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or("diffsl").to_string();
@@ -309,5 +313,25 @@ mod tests {
                 .unwrap_err()
                 .to_string();
         assert!(err.contains("m.ds") && err.contains("DiffSL"), "{err}");
+    }
+
+    #[test]
+    fn the_shipped_threshold_node_is_flat_below_threshold_and_linear_above() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../simulations/devices/threshold-node.toml");
+        let d = DiffSlDevice::load(&path).unwrap();
+        let (x, below, above) = ([0.8, 0.6, 0.0, 0.0], [0.1, 0.0, 0.0, 0.0], [1.0, 0.5, 0.0, 0.0]);
+        assert_eq!(d.respond(&x, &below).unwrap()[0], 0.0);
+        // v = D (1 - exp(-t)), D = 2.2, above theta = 0.5 over [5, 10]:
+        // y = D - theta - D (2 / 10) (exp(-5) - exp(-10))
+        let drive = 2.2f64;
+        let exact = drive - 0.5 - drive * 0.2 * ((-5.0f64).exp() - (-10.0f64).exp());
+        let y = d.respond(&x, &above).unwrap()[0];
+        assert!((y - exact).abs() < 1e-4, "{y} vs {exact}");
+        // tend follows t_end when it is overridden
+        let longer = DiffSlDevice::load_with(&path, &BTreeMap::from([("t_end".to_string(), 20.0)])).unwrap();
+        assert_eq!(longer.spec().constants["tend"], 20.0);
+        let exact = drive - 0.5 - drive * 0.1 * ((-10.0f64).exp() - (-20.0f64).exp());
+        let y = longer.respond(&x, &above).unwrap()[0];
+        assert!((y - exact).abs() < 1e-4, "{y} vs {exact}");
     }
 }

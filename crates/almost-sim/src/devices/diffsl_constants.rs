@@ -3,7 +3,9 @@
 //!
 //! A constant `wee = 12.0` in the description's `[constants]` table must be defined in the
 //! model as a scalar tensor on its own line, `wee { 12 }`; the loader writes the TOML's value
-//! (or an override's) into that line. `t_end` is a constant too (the observation time).
+//! (or an override's) into that line. `t_end` is a constant too (the observation time); a
+//! model that needs it in its equations (a time average over the run) declares a constant
+//! `tend`, which the loader always sets to `t_end`.
 
 use std::collections::BTreeMap;
 
