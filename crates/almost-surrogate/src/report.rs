@@ -100,15 +100,34 @@ impl FitReport {
                     g.fd_step,
                     if g.failed_points > 0 { format!(", {} failed", g.failed_points) } else { String::new() }
                 );
+                let (x, a) = (&g.scaled_error_dx, &g.scaled_error_da);
                 let _ = writeln!(
                     s,
-                    "  dy/dx relative error: median {:.4}, p90 {:.4}\n  dy/dA relative error: median {:.4}, p90 {:.4}\n  cosine(surrogate, device): median {:.5}",
-                    g.median_rel_error_dx,
-                    g.p90_rel_error_dx,
-                    g.median_rel_error_da,
-                    g.p90_rel_error_da,
-                    g.median_cosine
+                    "  error / device's RMS gradient over the box: dy/dx median {:.4}, p90 {:.4}; dy/dA median {:.4}, p90 {:.4}",
+                    x.median, x.p90, a.median, a.p90
                 );
+                let flat = if g.flat_share > 0.0 {
+                    format!("; flat: dy/dx {:.4}, dy/dA {:.4}", x.median_flat, a.median_flat)
+                } else {
+                    String::new()
+                };
+                let _ = writeln!(
+                    s,
+                    "  device flat at {:.0}% of the points; responsive: dy/dx {:.4}, dy/dA {:.4}{flat}",
+                    100.0 * g.flat_share,
+                    x.median_responsive,
+                    a.median_responsive
+                );
+                let _ =
+                    writeln!(s, "  cosine(surrogate, device) where the device responds: median {:.5}", g.median_cosine);
+                if g.mostly_flat() {
+                    let _ = writeln!(
+                        s,
+                        "  WARNING: the device is flat (no gradient) at {:.0}% of the sampled box: a network of it learns \
+                         only where its devices respond; look at the response (flat regions, threshold) before building one",
+                        100.0 * g.flat_share
+                    );
+                }
             }
             None => {
                 let _ = writeln!(s, "\ngradients: not checked (no device model available)");
