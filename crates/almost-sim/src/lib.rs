@@ -34,6 +34,7 @@ pub mod model;
 pub mod npz;
 pub mod ode;
 pub mod ode_system;
+pub mod response;
 pub mod sens;
 pub mod solver;
 pub mod spec;

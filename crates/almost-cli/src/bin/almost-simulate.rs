@@ -50,6 +50,22 @@ enum Command {
         #[arg(long)]
         max_shards: Option<u64>,
     },
+    /// Draw a device's response before building anything of it: y along each input and each
+    /// parameter through the box centre, and along the box's diagonal, flat stretches marked
+    /// (SVG), so that thresholds, saturation and steps show.
+    Response {
+        /// The generation config that names the device and its box.
+        config: PathBuf,
+        /// The SVG to write (default: response-<name>.svg).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Points per sweep.
+        #[arg(long, default_value_t = 101)]
+        points: usize,
+        /// Which device output to draw.
+        #[arg(long, default_value_t = 0)]
+        output: usize,
+    },
     /// Print a dataset's summary: counts, failures by reason, column ranges, output histogram.
     Inspect {
         /// The dataset folder.
@@ -80,6 +96,14 @@ enum Command {
 
 fn main() -> Result<()> {
     match Cli::parse().command {
+        Command::Response { config, out, points, output } => {
+            let cfg = GenerateConfig::load(&config)?;
+            let job = cfg.resolve(&config.display().to_string())?;
+            let r = almost_sim::response::response(job.device.as_ref(), &job.plan.domain, points, output);
+            let out = out.unwrap_or_else(|| PathBuf::from(format!("response-{}.svg", cfg.name)));
+            almost_sim::response::plot(&out, &job.plan.device.kind, &r)?;
+            println!("{}\nresponse drawn in {}", r.summary(), out.display());
+        }
         Command::Generate { config, samples, seed, out, threads, shard, max_shards } => {
             let mut cfg = GenerateConfig::load(&config)?;
             if let Some(n) = samples {
