@@ -17,6 +17,7 @@ use common::input;
 
 #[test]
 fn only_a_trains_and_stays_in_bounds() {
+    let _serial = common::rng_lock();
     let tmp = tempfile::tempdir().unwrap();
     let sur = common::analytic_surrogate(tmp.path(), 4);
     let cfg = common::net_config(&common::bars(tmp.path(), 150), &sur);
@@ -62,6 +63,7 @@ fn only_a_trains_and_stays_in_bounds() {
 
 #[test]
 fn gradient_through_two_chained_surrogates_matches_finite_differences_in_f64() {
+    let _serial = common::rng_lock();
     let tmp = tempfile::tempdir().unwrap();
     let sur = common::analytic_surrogate(tmp.path(), 4);
     let mut cfg = common::net_config(&common::bars(tmp.path(), 150), &sur);
@@ -93,6 +95,7 @@ fn gradient_through_two_chained_surrogates_matches_finite_differences_in_f64() {
 
 #[test]
 fn dimension_mismatches_are_errors_before_any_data() {
+    let _serial = common::rng_lock();
     let tmp = tempfile::tempdir().unwrap();
     let sur = common::analytic_surrogate(tmp.path(), 4);
     let mut cfg: NetConfig = common::net_config(tmp.path(), &sur);
@@ -111,6 +114,7 @@ fn dimension_mismatches_are_errors_before_any_data() {
 
 #[test]
 fn resumed_run_continues_the_same_run() {
+    let _serial = common::rng_lock();
     let tmp = tempfile::tempdir().unwrap();
     let sur = common::analytic_surrogate(tmp.path(), 4);
     let cfg = common::net_config(&common::bars(tmp.path(), 150), &sur);
@@ -154,6 +158,7 @@ fn resumed_run_continues_the_same_run() {
 
 #[test]
 fn data_parallel_gradient_equals_single_thread_gradient() {
+    let _serial = common::rng_lock();
     let tmp = tempfile::tempdir().unwrap();
     let sur = common::analytic_surrogate(tmp.path(), 4);
     let cfg = common::net_config(&common::bars(tmp.path(), 150), &sur);
@@ -174,6 +179,7 @@ fn data_parallel_gradient_equals_single_thread_gradient() {
 
 #[test]
 fn parallel_slices_never_share_an_autodiff_graph() {
+    let _serial = common::rng_lock();
     // Stress test. burn merges autodiff graphs that share a leaf; when every slice used the
     // network's own A leaves, 16 threads running forward/backward at once hung (a deadlock)
     // or panicked ("graph tape has already been consumed") in about one run in three within

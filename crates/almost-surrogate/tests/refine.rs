@@ -36,6 +36,7 @@ impl DeviceModel for Holey {
 
 #[test]
 fn refinement_spends_what_it_reports_and_lowers_the_held_out_error() {
+    let _serial = rng_lock();
     let tmp = tempfile::tempdir().unwrap();
     let ds = common::analytic_dataset(&tmp.path().join("data"), 300);
     let device = rebuild_device(&ds).unwrap();
@@ -69,6 +70,7 @@ fn refinement_spends_what_it_reports_and_lowers_the_held_out_error() {
 
 #[test]
 fn failed_solves_are_counted_and_kept_not_fatal() {
+    let _serial = rng_lock();
     let tmp = tempfile::tempdir().unwrap();
     let ds = common::analytic_dataset(&tmp.path().join("data"), 300);
     let holey = Holey(rebuild_device(&ds).unwrap());
@@ -82,6 +84,7 @@ fn failed_solves_are_counted_and_kept_not_fatal() {
 
 #[test]
 fn a_device_of_another_spec_is_refused() {
+    let _serial = rng_lock();
     let tmp = tempfile::tempdir().unwrap();
     let ds = common::analytic_dataset(&tmp.path().join("data"), 300);
     let cfg: GenerateConfig = toml::from_str(
@@ -91,4 +94,12 @@ fn a_device_of_another_spec_is_refused() {
     let three = cfg.resolve("t").unwrap().device;
     let err = refine(&ds, &config(1), three.as_ref(), &FitOptions::default()).err().unwrap().to_string();
     assert!(err.contains("does not match the dataset's device spec"), "{err}");
+}
+
+/// burn-flex keeps one random generator for the whole process (the fit seeds it): tests that
+/// fit at the same time would interleave their draws, and the reproducibility check above
+/// compares two fits, so every test here holds this lock.
+fn rng_lock() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }

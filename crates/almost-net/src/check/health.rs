@@ -38,6 +38,14 @@ pub struct LayerHealth {
     pub high_error: f64,
     /// Sampled solves that failed (left out of the error).
     pub failed: usize,
+    /// Share of the layer's devices whose output does not move over the probe images (standard
+    /// deviation below 1e-3 of the output range): dead devices, through which gradients vanish.
+    #[serde(default)]
+    pub dead_devices: f64,
+    /// Mean over devices of the standard deviation of their output over the probe images,
+    /// relative to the output range: how much of its range the layer uses.
+    #[serde(default)]
+    pub output_spread: f64,
 }
 
 /// What [`probe_health`] needs besides the network.
@@ -90,7 +98,10 @@ pub fn probe_health(network: &DeviceNetwork, hardware: &dyn Hardware, probe: &Pr
         let ok: Vec<f64> = errors.iter().flatten().copied().collect();
         let rms = (ok.iter().map(|e| e * e).sum::<f64>() / ok.len().max(1) as f64).sqrt();
         let high = ok.iter().filter(|e| e.abs() > probe.threshold * range).count();
+        let (dead, spread) = spread_of(&acts[l], n, m, range);
         out.push(LayerHealth {
+            dead_devices: dead,
+            output_spread: spread,
             evaluations: calls,
             outside_box: exits as f64 / calls.max(1) as f64,
             sampled: ok.len(),
@@ -101,6 +112,23 @@ pub fn probe_health(network: &DeviceNetwork, hardware: &dyn Hardware, probe: &Pr
         upstream = acts[l].clone();
     }
     out
+}
+
+/// Per device, the standard deviation of its output over `n` images (`acts` row-major
+/// `[n, m]`), relative to `range`: the share of devices below 1e-3, and the mean.
+fn spread_of(acts: &[f64], n: usize, m: usize, range: f64) -> (f64, f64) {
+    if n == 0 || m == 0 || range.is_nan() || range <= 0.0 {
+        return (f64::NAN, f64::NAN);
+    }
+    let stds: Vec<f64> = (0..m)
+        .map(|j| {
+            let col = || (0..n).map(move |i| acts[i * m + j]);
+            let mean = col().sum::<f64>() / n as f64;
+            (col().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n as f64).sqrt() / range
+        })
+        .collect();
+    let dead = stds.iter().filter(|s| **s < 1e-3).count() as f64 / m as f64;
+    (dead, stds.iter().sum::<f64>() / m as f64)
 }
 
 /// Warnings for layers whose operating region is getting worse: the share of evaluations
@@ -121,6 +149,14 @@ pub fn warnings(first: &[LayerHealth], previous: &[LayerHealth], now: &[LayerHea
                  the surrogate extrapolates there",
                 100.0 * h.outside_box,
                 100.0 * before.map_or(0.0, |b| b.outside_box)
+            ));
+        }
+        let dead_before = last.map_or(0.0, |p| p.dead_devices);
+        if h.dead_devices >= 0.5 && (last.is_none() || h.dead_devices > dead_before + 0.1) {
+            w.push(format!(
+                "layer {l}: {:.0}% of its devices do not respond to the images (output spread below 1e-3 of the \
+                 range): the layer is dead, and gradients through it vanish",
+                100.0 * h.dead_devices
             ));
         }
         let was = last.map_or(0.0, |p| p.operating_error);
@@ -150,6 +186,8 @@ mod tests {
             operating_error: error,
             high_error: 0.0,
             failed: 0,
+            dead_devices: 0.0,
+            output_spread: 0.1,
         }
     }
 
@@ -164,5 +202,17 @@ mod tests {
         // a high share that stopped growing, and a high error that stays, are said once
         assert!(warnings(&first, &[health(0.5, 0.05)], &[health(0.5, 0.05)], 0.02).is_empty());
         assert_eq!(warnings(&first, &[health(0.5, 0.05)], &[health(0.6, 0.07)], 0.02).len(), 2);
+    }
+
+    #[test]
+    fn dead_devices_are_counted_and_a_dead_layer_is_said() {
+        // 4 images x 3 devices: device 0 constant, 1 and 2 moving
+        let acts = [0.5, 0.0, 1.0, 0.5, 0.2, 0.0, 0.5, 0.4, 1.0, 0.5, 0.6, 0.0];
+        let (dead, spread) = spread_of(&acts, 4, 3, 1.0);
+        assert!((dead - 1.0 / 3.0).abs() < 1e-12 && spread > 0.0);
+        let mut h = health(0.0, 0.0);
+        h.dead_devices = 0.9;
+        assert_eq!(warnings(&[], &[], &[h.clone()], 0.02).len(), 1);
+        assert!(warnings(&[h.clone()], &[h.clone()], &[h], 0.02).is_empty(), "said once while it stays");
     }
 }

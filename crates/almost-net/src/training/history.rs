@@ -40,7 +40,7 @@ pub struct EpochMetrics {
 pub fn write_csv(path: &Path, history: &[EpochMetrics]) -> Result<()> {
     let mut s = String::from(
         "epoch,train_loss,train_accuracy,test_accuracy,test_accuracy_physics,physics_images,learning_rate,seconds,\
-         box_exit_share,operating_error,high_error_share\n",
+         box_exit_share,operating_error,high_error_share,dead_device_share,output_spread\n",
     );
     let opt = |v: Option<String>| v.unwrap_or_default();
     for h in history {
@@ -52,7 +52,7 @@ pub fn write_csv(path: &Path, history: &[EpochMetrics]) -> Result<()> {
         };
         let _ = writeln!(
             s,
-            "{},{},{},{},{phys},{images},{},{},{},{},{}",
+            "{},{},{},{},{phys},{images},{},{},{},{},{},{},{}",
             h.epoch,
             h.train_loss,
             h.train_accuracy,
@@ -61,7 +61,15 @@ pub fn write_csv(path: &Path, history: &[EpochMetrics]) -> Result<()> {
             h.seconds,
             worst(|l| l.outside_box),
             worst(|l| l.operating_error),
-            worst(|l| l.high_error)
+            worst(|l| l.high_error),
+            worst(|l| l.dead_devices),
+            // the least-used layer
+            opt((!h.health.is_empty()).then(|| h
+                .health
+                .iter()
+                .map(|l| l.output_spread)
+                .fold(f64::INFINITY, f64::min)
+                .to_string()))
         );
     }
     Ok(write_atomic(path, s.as_bytes())?)

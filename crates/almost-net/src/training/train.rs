@@ -183,6 +183,7 @@ pub fn train(cfg: &NetConfig, run: &Path, options: &TrainOptions) -> Result<Trai
         let previous = history.last().map_or(&[][..], |h: &EpochMetrics| h.health.as_slice()).to_vec();
         let worst_exit = health.iter().map(|h| h.outside_box).fold(0.0, f64::max);
         let worst_error = health.iter().map(|h| h.operating_error).fold(0.0, f64::max);
+        let worst_dead = health.iter().map(|h| h.dead_devices).fold(0.0, f64::max);
         let line = format!(
             "epoch {epoch:>3}: loss {train_loss:.4}  train {:.2}%  test (surrogate) {:.2}%{}{}  {:.1} s",
             100.0 * train_accuracy,
@@ -192,9 +193,10 @@ pub fn train(cfg: &NetConfig, run: &Path, options: &TrainOptions) -> Result<Trai
                 String::new()
             } else {
                 format!(
-                    "  box exits {:.2}%  surrogate error at operating points {:.2}%",
+                    "  box exits {:.2}%  surrogate error at operating points {:.2}%  dead devices {:.0}%",
                     100.0 * worst_exit,
-                    100.0 * worst_error
+                    100.0 * worst_error,
+                    100.0 * worst_dead
                 )
             },
             started.elapsed().as_secs_f64()

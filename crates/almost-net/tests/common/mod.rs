@@ -143,3 +143,11 @@ pub fn assert_same_a_grads(net: &DeviceNetwork, mut g1: GradientsParams, mut g2:
         }
     }
 }
+
+/// burn-flex keeps one random generator for the whole process: tests of one binary that seed
+/// it and draw initial A at the same time would interleave their draws. Tests that compare
+/// two runs hold this lock for their whole length.
+pub fn rng_lock() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
