@@ -39,19 +39,19 @@ pub fn surrogate_with(dataset: &Dataset, out: &Path, cfg: &FitConfig, check_grad
     // say now what training would refuse later, with the same default threshold
     let limit = almost_net::NetTrainingConfig::default().max_surrogate_error;
     for o in &outcome.report.outputs {
-        if !(o.output_range > 0.0 && o.relative_rmse.is_finite()) {
-            eprintln!(
+        match almost_net::check::quality::usable_relative_rmse(o) {
+            None => eprintln!(
                 "WARNING: output {}: the output range is {}: a relative error is meaningless and training will refuse this surrogate",
                 o.name, o.output_range
-            );
-        } else if o.relative_rmse > limit {
-            eprintln!(
+            ),
+            Some(e) if e > limit => eprintln!(
                 "WARNING: output {}: held-out RMSE {:.2}% of range is above the {:.1}% that network training accepts \
                  (more samples, or a larger fit config such as simulations/surrogates/diode-node.toml)",
                 o.name,
-                100.0 * o.relative_rmse,
+                100.0 * e,
                 100.0 * limit
-            );
+            ),
+            Some(_) => {}
         }
     }
     Ok(outcome.report)

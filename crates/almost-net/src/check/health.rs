@@ -78,12 +78,16 @@ pub fn probe_health(network: &DeviceNetwork, hardware: &dyn Hardware, probe: &Pr
         let a = &a_all[l];
         let n_a = a.len() / m.max(1);
         let x = layer.device_inputs_host(&upstream, n);
-        let no_box = almost_sim::DomainBox { x: Vec::new(), a: Vec::new() };
-        let dom = layer.meta.as_ref().map_or(&no_box, |m| &m.domain);
-        let outside = |v: &[f64], r: &[[f64; 2]]| v.iter().zip(r).any(|(v, r)| *v < r[0] - 1e-9 || *v > r[1] + 1e-9);
-        let a_out: Vec<bool> = (0..m).map(|j| outside(&a[j * n_a..(j + 1) * n_a], &dom.a)).collect();
         let calls = n * m;
-        let exits = (0..calls).filter(|&c| a_out[c % m] || outside(&x[c * fan_in..(c + 1) * fan_in], &dom.x)).count();
+        // a layer built by hand has no recorded box to leave
+        let exits = layer.domain().map_or(0, |dom| {
+            (0..calls)
+                .filter(|&c| {
+                    let j = c % m;
+                    !dom.contains(&x[c * fan_in..(c + 1) * fan_in], &a[j * n_a..(j + 1) * n_a], 1e-9)
+                })
+                .count()
+        });
         let range = layer.meta.as_ref().and_then(|m| m.metrics.get(layer.output)).map_or(f64::NAN, |q| q.output_range);
         let mut rng = ChaCha8Rng::seed_from_u64(probe.seed.wrapping_add(l as u64));
         let chosen = sample(&mut rng, calls, probe.samples.min(calls)).into_vec();

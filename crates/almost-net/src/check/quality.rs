@@ -1,6 +1,7 @@
 //! Refusal of poor surrogates before any training step.
 
 use almost_surrogate::SurrogateMeta;
+use almost_surrogate::metrics::OutputMetrics;
 
 use crate::error::{NetError, Result};
 use crate::network::chain::DeviceNetwork;
@@ -9,7 +10,12 @@ use crate::network::config::NetConfig;
 /// The held-out RMSE of the output a layer uses, relative to the output range; `None` when
 /// the recorded figure is meaningless (a zero or non-finite output range).
 pub fn relative_error(meta: &SurrogateMeta, output: usize) -> Option<f64> {
-    let m = meta.metrics.get(output)?;
+    meta.metrics.get(output).and_then(usable_relative_rmse)
+}
+
+/// An output's held-out RMSE relative to its range, if that is a number (not a zero or
+/// non-finite range).
+pub fn usable_relative_rmse(m: &OutputMetrics) -> Option<f64> {
     (m.output_range.is_finite() && m.output_range > 0.0 && m.relative_rmse.is_finite()).then_some(m.relative_rmse)
 }
 

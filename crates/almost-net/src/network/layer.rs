@@ -111,6 +111,11 @@ impl DeviceLayer {
         self
     }
 
+    /// The box the layer's surrogate was fitted in (none for a layer built by hand).
+    pub fn domain(&self) -> Option<&almost_sim::DomainBox> {
+        self.meta.as_deref().map(|m| &m.domain)
+    }
+
     /// Number of devices.
     pub fn devices(&self) -> usize {
         self.indices.len() / self.fan_in

@@ -132,21 +132,16 @@ pub fn evaluate(
             let (m, fan_in) = (layer.devices(), layer.fan_in);
             let n_a = a_host[l].len() / m;
             let (x, a) = (&pass.x, &a_host[l]);
-            // a layer built by hand has no recorded box to leave
-            let no_box = almost_sim::DomainBox { x: Vec::new(), a: Vec::new() };
-            let dom = layer.meta.as_ref().map_or(&no_box, |m| &m.domain);
             bar.inc((b * m) as u64);
             let g = &mut gaps[l];
             g.solves += b * m;
             g.failed += pass.failed;
-            for bj in 0..b * m {
-                let j = bj % m;
-                let xs = &x[bj * fan_in..(bj + 1) * fan_in];
-                if xs.iter().zip(&dom.x).any(|(v, r)| *v < r[0] - 1e-9 || *v > r[1] + 1e-9) {
-                    g.x_outside_box += 1;
-                }
-                if a[j * n_a..(j + 1) * n_a].iter().zip(&dom.a).any(|(v, r)| *v < r[0] - 1e-9 || *v > r[1] + 1e-9) {
-                    g.a_outside_box += 1;
+            // a layer built by hand has no recorded box to leave
+            if let Some(dom) = layer.domain() {
+                for bj in 0..b * m {
+                    let j = bj % m;
+                    g.x_outside_box += usize::from(!dom.contains(&x[bj * fan_in..(bj + 1) * fan_in], &[], 1e-9));
+                    g.a_outside_box += usize::from(!dom.contains(&[], &a[j * n_a..(j + 1) * n_a], 1e-9));
                 }
             }
             let opts = TensorCreationOptions::new(device.clone()).with_dtype(dtype);

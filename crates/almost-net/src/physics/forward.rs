@@ -51,7 +51,7 @@ pub fn forward_host(
     batch: usize,
     fallback: Fallback<'_>,
 ) -> Vec<LayerPass> {
-    let solve = |l: usize, call: &LayerCall<'_>| -> Result<LayerPass> {
+    let solve = |l: usize, call: &LayerCall<'_>| -> std::result::Result<LayerPass, std::convert::Infallible> {
         let outputs = hardware.respond_layer(call);
         let failed = outputs.iter().filter(|o| o.is_none()).count();
         let filled = if failed > 0 { fallback(l, call.x) } else { Vec::new() };
@@ -62,8 +62,11 @@ pub fn forward_host(
             .collect();
         Ok(LayerPass { out, failed, ..Default::default() })
     };
-    // the solve above never fails: failures are filled in
-    pass_layers(network, a_host, input, batch, &solve).unwrap_or_default()
+    // failures are filled in: this solve cannot fail
+    match pass_layers(network, a_host, input, batch, &solve) {
+        Ok(passes) => passes,
+        Err(never) => match never {},
+    }
 }
 
 /// [`forward_host`] where every device also returns dy/dx and dy/dA; a device without
@@ -98,15 +101,15 @@ pub fn forward_host_derivatives(
     pass_layers(network, a_host, input, batch, &solve)
 }
 
-type Solve<'a> = &'a dyn Fn(usize, &LayerCall<'_>) -> Result<LayerPass>;
+type Solve<'a, E> = &'a dyn Fn(usize, &LayerCall<'_>) -> std::result::Result<LayerPass, E>;
 
-fn pass_layers(
+fn pass_layers<E>(
     network: &DeviceNetwork,
     a_host: &[Vec<f64>],
     input: &[f64],
     batch: usize,
-    solve: Solve<'_>,
-) -> Result<Vec<LayerPass>> {
+    solve: Solve<'_, E>,
+) -> std::result::Result<Vec<LayerPass>, E> {
     let mut passes = Vec::with_capacity(network.layers.len());
     let mut u = input.to_vec();
     for (l, layer) in network.layers.iter().enumerate() {
