@@ -32,9 +32,23 @@ impl Readout {
 
     /// The predicted class of one image from its last-layer outputs (host, f64).
     pub fn class_host(&self, last: &[f64]) -> usize {
-        let logits = self.logits_host(last);
-        logits.iter().enumerate().max_by(|p, q| p.1.total_cmp(q.1)).map_or(0, |(c, _)| c)
+        argmax(&self.logits_host(last))
     }
+
+    /// Logits of a batch from its last-layer outputs.
+    ///
+    /// # Shapes
+    /// - last: `[batch, classes * per_class]`
+    /// - output: `[batch, classes]`
+    pub fn logits(&self, last: Tensor<2>) -> Tensor<2> {
+        let [batch, _] = last.dims();
+        last.reshape([batch, self.classes, self.per_class]).sum_dim(2).reshape([batch, self.classes]) * self.scale
+    }
+}
+
+/// Index of the largest value (the last one on ties; 0 for an empty slice).
+pub fn argmax(v: &[f64]) -> usize {
+    v.iter().enumerate().max_by(|p, q| p.1.total_cmp(q.1)).map_or(0, |(c, _)| c)
 }
 
 /// What a network's last layer feeds.
@@ -89,10 +103,7 @@ impl DeviceNetwork {
     /// - output: `[batch, classes]` (or `[batch, devices]`)
     pub fn read_out(&self, last: Tensor<2>) -> Tensor<2> {
         match &self.head {
-            Head::Classes(r) => {
-                let [batch, _] = last.dims();
-                last.reshape([batch, r.classes, r.per_class]).sum_dim(2).reshape([batch, r.classes]) * r.scale
-            }
+            Head::Classes(r) => r.logits(last),
             Head::Outputs => last,
         }
     }

@@ -7,7 +7,7 @@ use burn::tensor::{DType, Device, Int, Tensor};
 use crate::data::batch;
 use crate::data::images::ImageSet;
 use crate::error::{NetError, Result};
-use crate::network::chain::{DeviceNetwork, Head};
+use crate::network::chain::{DeviceNetwork, Head, argmax};
 
 /// Cross-entropy of logits against labels and the number of correct predictions.
 ///
@@ -97,9 +97,7 @@ pub enum HostTargets {
 pub fn head_loss(head: &Head, last: Tensor<2>, targets: &Targets) -> Result<(Tensor<1>, Option<Tensor<1, Int>>)> {
     match (head, targets) {
         (Head::Classes(r), Targets::Labels(y)) => {
-            let [batch, _] = last.dims();
-            let logits = last.reshape([batch, r.classes, r.per_class]).sum_dim(2).reshape([batch, r.classes]) * r.scale;
-            let (loss, correct) = cross_entropy(logits, y.clone());
+            let (loss, correct) = cross_entropy(r.logits(last), y.clone());
             Ok((loss, Some(correct)))
         }
         (Head::Outputs, Targets::Values(t)) => Ok(((last - t.clone()).square().mean(), None)),
@@ -135,7 +133,7 @@ pub fn head_loss_host(
                 let max = logits.iter().copied().fold(f64::NEG_INFINITY, f64::max);
                 let z: f64 = logits.iter().map(|v| (v - max).exp()).sum();
                 loss += -(logits[label] - max - z.ln());
-                correct += usize::from(r.class_host(&u[b * width..(b + 1) * width]) == label);
+                correct += usize::from(argmax(&logits) == label);
                 for (c, logit) in logits.iter().enumerate() {
                     let dlogit = ((logit - max).exp() / z - f64::from(u8::from(c == label))) / batch as f64;
                     for k in 0..r.per_class {
