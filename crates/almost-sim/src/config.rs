@@ -61,7 +61,13 @@ impl GenerateConfig {
         Self {
             name: name.to_string(),
             device,
-            design: DesignConfig { kind: crate::design::DesignKind::Sobol, samples, seed, levels: None },
+            design: DesignConfig {
+                kind: crate::design::DesignKind::Sobol,
+                samples,
+                seed,
+                levels: None,
+                boundary: None,
+            },
             solver: SolverOverrides::default(),
             domain: BoxOverrides::default(),
             output: OutputConfig::default(),
@@ -91,10 +97,14 @@ fn default_shard_size() -> u64 {
 }
 
 impl GenerateConfig {
-    /// Reads and parses a config file; relative device files resolve against its folder.
+    /// Reads and parses a config file; relative paths in it (the device file, `output.dir`)
+    /// resolve against its folder.
     pub fn load(path: &Path) -> Result<Self> {
         let mut cfg: Self = crate::fsutil::read_toml(path)?;
         cfg.device.resolve_paths(path.parent().unwrap_or(Path::new(".")));
+        if let Some(dir) = &cfg.output.dir {
+            cfg.output.dir = Some(crate::fsutil::relative_to_file(path, dir));
+        }
         Ok(cfg)
     }
 

@@ -40,6 +40,25 @@ pub struct DesignConfig {
     /// Points per axis (grid only); `samples` must equal `levels^dim`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub levels: Option<u64>,
+    /// Share of the points put on the box's faces, edges and corners (not for grids, whose
+    /// ends are on the faces already); omitted: [`DEFAULT_BOUNDARY`]. A network drives its
+    /// devices to the edges of their box (inputs at their ends, A at its bounds), where a
+    /// space-filling design puts almost no points and a surrogate would extrapolate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub boundary: Option<f64>,
+}
+
+/// The share of boundary points of a design that does not name one (grids: none).
+pub const DEFAULT_BOUNDARY: f64 = 0.1;
+
+impl DesignConfig {
+    /// The share of boundary points this design puts down.
+    pub fn boundary_share(&self) -> f64 {
+        match self.kind {
+            DesignKind::Grid => 0.0,
+            _ => self.boundary.unwrap_or(DEFAULT_BOUNDARY),
+        }
+    }
 }
 
 /// A validated design over the unit cube of a given dimension.
@@ -65,6 +84,14 @@ impl Design {
         }
         if config.levels.is_some() && config.kind != DesignKind::Grid {
             return bad("design.levels only applies to kind = \"grid\"".into());
+        }
+        if let Some(b) = config.boundary {
+            if config.kind == DesignKind::Grid && b != 0.0 {
+                return bad("design.boundary does not apply to grids (their end levels lie on the faces)".into());
+            }
+            if !(0.0..=1.0).contains(&b) {
+                return bad(format!("design.boundary = {b} must be a share in [0, 1]"));
+            }
         }
         let mut sobol_dirs = Vec::new();
         match config.kind {
@@ -129,7 +156,36 @@ impl Design {
     }
 
     /// Writes point `i` (in the unit cube) into `out` (length [`Design::dim`]).
+    ///
+    /// A seeded share ([`DesignConfig::boundary_share`]) of the points is moved onto the
+    /// boundary: each such point draws a share q in [0, 1] and pins every coordinate, with
+    /// probability q, to 0 or 1 (a fair coin); q near 0 gives points on one face, q near 1
+    /// corners. Which points, and how, depends only on (seed, i).
     pub fn unit_point(&self, i: u64, out: &mut [f64]) {
+        self.base_point(i, out);
+        let share = self.config.boundary_share();
+        let seed = self.config.seed ^ 0xB0B0_B0B0_B0B0;
+        if share > 0.0 && unit_hash(seed, u64::MAX, i) < share {
+            let q = unit_hash(seed, u64::MAX - 1, i);
+            let mut pinned = false;
+            for (d, o) in out.iter_mut().enumerate() {
+                if unit_hash(seed, 2 * d as u64, i) < q {
+                    *o = if unit_hash(seed, 2 * d as u64 + 1, i) < 0.5 { 0.0 } else { 1.0 };
+                    pinned = true;
+                }
+            }
+            if !pinned {
+                // at least one face: the coordinate drawn by the point's own hash
+                let d = (unit_hash(seed, u64::MAX - 2, i) * out.len() as f64) as usize % out.len().max(1);
+                if let Some(o) = out.get_mut(d) {
+                    *o = if *o < 0.5 { 0.0 } else { 1.0 };
+                }
+            }
+        }
+    }
+
+    /// The point of the plain space-filling design.
+    fn base_point(&self, i: u64, out: &mut [f64]) {
         let n = self.config.samples;
         match self.config.kind {
             DesignKind::Sobol => {
@@ -206,7 +262,6 @@ fn kensler_permute(mut i: u32, len: u32, p: u32) -> u32 {
     ((u64::from(i) + u64::from(p)) % u64::from(len)) as u32
 }
 
-/// A uniform number in [0, 1) from a SplitMix64 hash of (seed, d, i).
 /// A standard normal number from two uniforms (Box-Muller), for seeded perturbations.
 pub fn standard_normal<R: Rng>(rng: &mut R) -> f64 {
     let u1: f64 = rng.random::<f64>().max(f64::MIN_POSITIVE);
@@ -214,6 +269,7 @@ pub fn standard_normal<R: Rng>(rng: &mut R) -> f64 {
     (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
 }
 
+/// A uniform number in [0, 1) from a SplitMix64 hash of (seed, d, i).
 fn unit_hash(seed: u64, d: u64, i: u64) -> f64 {
     let mut z = seed ^ d.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ i.wrapping_mul(0xD1B5_4A32_D192_ED03);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -228,7 +284,7 @@ mod tests {
 
     fn design(kind: DesignKind, samples: u64, seed: u64, dim: usize) -> Design {
         let levels = (kind == DesignKind::Grid).then(|| (samples as f64).powf(1.0 / dim as f64).round() as u64);
-        Design::new(&DesignConfig { kind, samples, seed, levels }, dim, "test").unwrap()
+        Design::new(&DesignConfig { kind, samples, seed, levels, boundary: Some(0.0) }, dim, "test").unwrap()
     }
 
     fn points(d: &Design) -> Vec<Vec<f64>> {
@@ -249,6 +305,31 @@ mod tests {
             assert_eq!(a, points(&design(kind, 64, 7, 3)), "{kind:?}");
         }
         assert_ne!(points(&design(DesignKind::Sobol, 8, 1, 2)), points(&design(DesignKind::Sobol, 8, 2, 2)));
+    }
+
+    #[test]
+    fn designs_put_their_boundary_share_on_faces_and_corners() {
+        let dim = 8;
+        for kind in [DesignKind::Sobol, DesignKind::Lhs, DesignKind::Uniform] {
+            let cfg = DesignConfig { kind, samples: 4000, seed: 5, levels: None, boundary: None };
+            let pts = points(&Design::new(&cfg, dim, "b.toml").unwrap());
+            let on_face = |p: &Vec<f64>| p.iter().filter(|v| **v == 0.0 || **v == 1.0).count();
+            let boundary = pts.iter().filter(|p| on_face(p) > 0).count() as f64 / pts.len() as f64;
+            assert!((boundary - DEFAULT_BOUNDARY).abs() < 0.02, "{kind:?}: {boundary}");
+            // from single faces to corners: some points have every coordinate pinned, or nearly
+            assert!(pts.iter().any(|p| on_face(p) == 1), "{kind:?}");
+            assert!(pts.iter().any(|p| on_face(p) >= dim - 1), "{kind:?}");
+            // both ends of every axis are reached
+            for d in 0..dim {
+                assert!(pts.iter().any(|p| p[d] == 0.0) && pts.iter().any(|p| p[d] == 1.0), "{kind:?} axis {d}");
+            }
+            let plain = DesignConfig { boundary: Some(0.0), ..cfg };
+            let pts = points(&Design::new(&plain, dim, "b.toml").unwrap());
+            assert!(pts.iter().all(|p| on_face(p) == 0), "{kind:?}: boundary = 0 leaves the design alone");
+        }
+        let grid = DesignConfig { kind: DesignKind::Grid, samples: 9, seed: 0, levels: Some(3), boundary: Some(0.1) };
+        let err = Design::new(&grid, 2, "g.toml").unwrap_err().to_string();
+        assert!(err.contains("g.toml") && err.contains("boundary"), "{err}");
     }
 
     #[test]
@@ -279,15 +360,21 @@ mod tests {
     fn grid_has_all_corners_and_bad_configs_are_named() {
         let pts = points(&design(DesignKind::Grid, 9, 0, 2));
         assert!(pts.contains(&vec![0.0, 0.0]) && pts.contains(&vec![1.0, 1.0]) && pts.contains(&vec![0.5, 0.5]));
-        let err =
-            Design::new(&DesignConfig { kind: DesignKind::Grid, samples: 10, seed: 0, levels: Some(3) }, 2, "g.toml")
-                .unwrap_err()
-                .to_string();
+        let err = Design::new(
+            &DesignConfig { kind: DesignKind::Grid, samples: 10, seed: 0, levels: Some(3), boundary: None },
+            2,
+            "g.toml",
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("g.toml") && err.contains("has 9 points"), "{err}");
-        let err =
-            Design::new(&DesignConfig { kind: DesignKind::Sobol, samples: 0, seed: 0, levels: None }, 2, "z.toml")
-                .unwrap_err()
-                .to_string();
+        let err = Design::new(
+            &DesignConfig { kind: DesignKind::Sobol, samples: 0, seed: 0, levels: None, boundary: None },
+            2,
+            "z.toml",
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("samples must be at least 1"), "{err}");
     }
 

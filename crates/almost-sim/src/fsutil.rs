@@ -74,3 +74,41 @@ mod tests {
         assert_eq!(names.len(), 1);
     }
 }
+
+/// The one rule for relative paths: a path written in a file is relative to the folder of
+/// that file (`config`); absolute paths are kept. `a/b/../c` is shortened to `a/c` (lexically,
+/// without touching the file system), so messages show the path a person would write.
+pub fn relative_to_file(config: &Path, path: &Path) -> std::path::PathBuf {
+    if path.is_absolute() {
+        return path.to_path_buf();
+    }
+    let joined = config.parent().unwrap_or(Path::new("")).join(path);
+    let mut out = std::path::PathBuf::new();
+    for part in joined.components() {
+        match part {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir
+                if matches!(out.components().next_back(), Some(std::path::Component::Normal(_))) =>
+            {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    if out.as_os_str().is_empty() { std::path::PathBuf::from(".") } else { out }
+}
+
+#[cfg(test)]
+mod path_tests {
+    use super::*;
+
+    #[test]
+    fn paths_in_a_file_resolve_against_its_folder() {
+        let cfg = Path::new("simulations/networks/digits.toml");
+        assert_eq!(relative_to_file(cfg, Path::new("../../models/m")), Path::new("models/m"));
+        assert_eq!(relative_to_file(cfg, Path::new("./local")), Path::new("simulations/networks/local"));
+        assert_eq!(relative_to_file(cfg, Path::new("/abs/x")), Path::new("/abs/x"));
+        assert_eq!(relative_to_file(Path::new("net.toml"), Path::new("../up")), Path::new("../up"));
+        assert_eq!(relative_to_file(Path::new("a/net.toml"), Path::new("..")), Path::new("."));
+    }
+}

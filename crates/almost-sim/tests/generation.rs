@@ -129,7 +129,7 @@ impl DeviceModel for Unruly {
 }
 
 fn design(samples: u64) -> DesignConfig {
-    DesignConfig { kind: DesignKind::Lhs, samples, seed: 3, levels: None }
+    DesignConfig { kind: DesignKind::Lhs, samples, seed: 3, levels: None, boundary: None }
 }
 
 #[test]

@@ -120,7 +120,7 @@ pub fn probe_health(network: &DeviceNetwork, hardware: &dyn Hardware, probe: &Pr
 
 /// Per device, the standard deviation of its output over `n` images (`acts` row-major
 /// `[n, m]`), relative to `range`: the share of devices below 1e-3, and the mean.
-fn spread_of(acts: &[f64], n: usize, m: usize, range: f64) -> (f64, f64) {
+pub(crate) fn spread_of(acts: &[f64], n: usize, m: usize, range: f64) -> (f64, f64) {
     if n == 0 || m == 0 || range.is_nan() || range <= 0.0 {
         return (f64::NAN, f64::NAN);
     }

@@ -7,7 +7,7 @@ use burn::tensor::{DType, Device, Tensor};
 use almost_surrogate::{SurrogateMeta, load};
 
 use crate::error::{NetError, Result};
-use crate::network::config::{NetConfig, ReadoutConfig};
+use crate::network::config::{NetConfig, ReadoutConfig, auto_scale};
 use crate::network::layer::{DeviceLayer, LayerPlan};
 use crate::network::wiring::MapShape;
 
@@ -190,7 +190,9 @@ pub fn build(cfg: &NetConfig, input: MapShape, dtype: DType, device: &Device) ->
         layers.push(DeviceLayer::new(&plan, surrogate, dtype, device).with_meta(meta));
     }
     check_readout(&cfg.readout, upstream.len())?;
-    let readout = Readout { classes: cfg.readout.classes, per_class: cfg.readout.per_class, scale: cfg.readout.scale };
+    let r = &cfg.readout;
+    let scale = r.scale.unwrap_or_else(|| auto_scale(r.per_class, upstream_range[1] - upstream_range[0]));
+    let readout = Readout { classes: r.classes, per_class: r.per_class, scale };
     Ok(DeviceNetwork { layers, head: Head::Classes(readout) })
 }
 

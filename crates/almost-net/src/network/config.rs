@@ -3,23 +3,23 @@
 //! ```toml
 //! name = "digits"
 //! [data]
-//! dir = "datasets/mnist-10k"    # IDX folder (datasets/fetch installs it)
+//! dir = "../../datasets/mnist-10k"    # IDX folder (datasets/fetch installs it)
 //! train = 8000
 //! test = 2000
 //! seed = 1
 //!
 //! [[layers]]                     # input: pixels / 255 in [0, 1]
-//! surrogate = "models/diode-node"
+//! surrogate = "../../models/diode-node"
 //! wiring = { kind = "patches", kernel = 4, stride = 2, channels = 4 }
 //!
 //! [[layers]]
-//! surrogate = "models/diode-node"
+//! surrogate = "../../models/diode-node"
 //! wiring = { kind = "random", devices = 100, fan_in = 16, seed = 7 }
 //!
 //! [readout]                      # logits[c] = scale * sum of per_class device outputs
 //! classes = 10
 //! per_class = 10
-//! scale = 4.0
+//! scale = 4.0                  # omitted: 40 / (per_class x the device's output range)
 //!
 //! [training]
 //! mode = "surrogate"             # surrogate | physics-aware | exact
@@ -38,7 +38,8 @@
 //! read_noise = 0.0
 //! bits = 0
 //! ```
-//! Relative paths are taken from the current folder. Unknown keys are errors. Every key, with
+//! Relative paths are taken from the folder of the config file (the shipped configs in
+//! simulations/networks/ name `../../models/...`). Unknown keys are errors. Every key, with
 //! its default, is in `simulations/networks/reference.toml`.
 
 use std::path::{Path, PathBuf};
@@ -82,13 +83,17 @@ pub struct ReadoutConfig {
     pub classes: usize,
     /// Device outputs summed per class (like currents joined on a wire).
     pub per_class: usize,
-    /// Fixed gain from the summed outputs to logits.
-    #[serde(default = "four")]
-    pub scale: f64,
+    /// Fixed gain from the summed outputs to logits; omitted: [`auto_scale`] of the last
+    /// layer's output range.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scale: Option<f64>,
 }
 
-fn four() -> f64 {
-    4.0
+/// The readout gain used when none is given: logits move by about 10 when the `per_class`
+/// devices of a class move by a quarter of their output `range` (4.0 for 10 devices of
+/// range 1), whatever the device's units.
+pub fn auto_scale(per_class: usize, range: f64) -> f64 {
+    if range > 0.0 && range.is_finite() { 40.0 / (per_class.max(1) as f64 * range) } else { 4.0 }
 }
 
 /// Training mode.
@@ -170,6 +175,10 @@ pub struct NetTrainingConfig {
     pub probe_images: usize,
     /// Device evaluations per layer of that probe solved on the device itself.
     pub probe_solves: usize,
+    /// Before the first step, measure each layer on real training images and, where most
+    /// of its devices would not respond, move its input map and initial A to where they do
+    /// (data-driven initialisation; see `training::start`).
+    pub alive_start: bool,
 }
 
 impl Default for NetTrainingConfig {
@@ -191,6 +200,7 @@ impl Default for NetTrainingConfig {
             physics_check_solves: 2_000_000,
             probe_images: 64,
             probe_solves: 256,
+            alive_start: true,
         }
     }
 }
@@ -217,9 +227,17 @@ pub struct NetConfig {
 
 impl NetConfig {
     /// Reads a TOML network config.
+    /// Relative paths in it (`data.dir`, each `surrogate`, `training.init`) are taken from
+    /// the config file's folder, like every path written in a file.
     pub fn load(path: &Path) -> Result<Self> {
-        let cfg: Self = almost_sim::fsutil::read_toml(path)?;
+        let mut cfg: Self = almost_sim::fsutil::read_toml(path)?;
         cfg.validate(&path.display().to_string())?;
+        let resolve = |p: &Path| almost_sim::fsutil::relative_to_file(path, p);
+        cfg.data.dir = resolve(&cfg.data.dir);
+        for layer in &mut cfg.layers {
+            layer.surrogate = resolve(&layer.surrogate);
+        }
+        cfg.training.init = cfg.training.init.as_deref().map(resolve);
         Ok(cfg)
     }
 
@@ -242,6 +260,9 @@ impl NetConfig {
         if self.readout.classes < 2 || self.readout.per_class == 0 {
             return bad("readout needs at least 2 classes and 1 device per class");
         }
+        if self.readout.scale.is_some_and(|s| !(s.is_finite() && s > 0.0)) {
+            return bad("readout.scale must be positive");
+        }
         if self.layers.iter().any(|l| !(l.init_fraction > 0.0 && l.init_fraction <= 1.0)) {
             return bad("layers.init_fraction must lie in (0, 1]");
         }
@@ -259,13 +280,27 @@ mod reference_tests {
     use super::*;
 
     #[test]
+    fn paths_in_a_network_config_resolve_against_its_folder() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let text = include_str!("../../../../simulations/networks/reference.toml")
+            .replace("# init = \"../../runs/digits-diode\"", "init = \"../../runs/digits-diode\"");
+        let path = tmp.path().join("simulations").join("networks").join("net.toml");
+        std::fs::create_dir_all(path.parent().expect("folder")).expect("mkdir");
+        std::fs::write(&path, text).expect("write");
+        let cfg = NetConfig::load(&path).expect("loads");
+        assert_eq!(cfg.data.dir, tmp.path().join("datasets/mnist-10k"));
+        assert_eq!(cfg.layers[0].surrogate, tmp.path().join("models/diode-node"));
+        assert_eq!(cfg.training.init, Some(tmp.path().join("runs/digits-diode")));
+    }
+
+    #[test]
     fn the_reference_config_parses_and_shows_the_defaults() {
         let text = include_str!("../../../../simulations/networks/reference.toml");
         let cfg: NetConfig = toml::from_str(text).expect("reference.toml parses");
         cfg.validate("reference.toml").expect("reference.toml is valid");
         assert_eq!(cfg.training, NetTrainingConfig::default());
         assert_eq!(cfg.hardware, HardwareConfig::default());
-        assert_eq!(cfg.readout.scale, 4.0);
+        assert_eq!(cfg.readout.scale, Some(2.0));
         let l = &cfg.layers[0];
         assert_eq!((l.output, l.init_fraction, l.reference), (0, 0.5, false));
     }

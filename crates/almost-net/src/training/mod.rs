@@ -13,5 +13,6 @@ pub mod parallel;
 pub mod regression;
 pub mod run;
 pub mod run_eval;
+pub mod start;
 pub mod step;
 pub mod train;

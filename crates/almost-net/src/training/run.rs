@@ -123,7 +123,7 @@ pub fn load_run(run: &Path, dtype: DType, device: &Device) -> Result<LoadedRun> 
             });
         }
     }
-    let network = load_a_from(run, skeleton)?;
+    let network = crate::training::start::with_recorded_maps(load_a_from(run, skeleton)?, run)?;
     Ok(LoadedRun { config, network, train, test })
 }
 

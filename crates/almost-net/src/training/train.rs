@@ -31,6 +31,7 @@ use crate::training::epoch::run_epoch;
 use crate::training::history::{EpochMetrics, write_csv, write_curves};
 use crate::training::loss::Targets;
 use crate::training::modes::step_for;
+use crate::training::start::{START_FILE, START_IMAGES, StartReport, start_alive, with_recorded_maps};
 use crate::training::step::Batch;
 
 pub use crate::physics::select::hardware_for;
@@ -91,14 +92,30 @@ pub fn train(cfg: &NetConfig, run: &Path, options: &TrainOptions) -> Result<Trai
     let mut history = Vec::new();
     let mut start_epoch = 1;
     let mut resumed_from = None;
+    let mut start_lines = Vec::new();
     if let Some(r) = checkpoint::load(run, &hash, network.clone(), optim.clone())? {
-        network = r.network;
+        network = with_recorded_maps(r.network, run)?;
         optim = r.optim;
         history = r.checkpoint.history;
         start_epoch = r.checkpoint.epoch + 1;
         resumed_from = Some(r.checkpoint.epoch);
     } else if let Some(init) = &t.init {
-        network = crate::training::run::load_a_from(init, network)?;
+        network = with_recorded_maps(crate::training::run::load_a_from(init, network)?, init)?;
+        if let Some(report) = StartReport::load(init)? {
+            report.save(run)?;
+        }
+    } else if t.alive_start {
+        let (started, report) = start_alive(network, &train_set, START_IMAGES, t.seed)?;
+        network = started;
+        start_lines = report.lines();
+        start_lines.extend(report.warnings().into_iter().map(|w| format!("WARNING: {w}")));
+        report.save(run)?;
+    } else {
+        // a fresh run with the configured maps: no stale record from an earlier run may apply
+        let stale = run.join(START_FILE);
+        if stale.exists() {
+            std::fs::remove_file(&stale).map_err(|e| NetError::io(&stale, e))?;
+        }
     }
     // written only after the checkpoint (if any) was accepted: a refused resume leaves the run as it was
     write_json_atomic(&run.join("config.json"), cfg)?;
@@ -129,6 +146,9 @@ pub fn train(cfg: &NetConfig, run: &Path, options: &TrainOptions) -> Result<Trai
         threshold: t.max_surrogate_error,
         seed: t.seed,
     };
+    for line in start_lines {
+        say(line);
+    }
     let inner = device.clone().inner();
     let step = step_for(t.mode, hardware.as_deref().ok(), bits, t.threads)?;
     if let (Mode::Exact, Ok(hw)) = (t.mode, &hardware) {

@@ -1,0 +1,89 @@
+//! Networks that start alive: a network of thresholded devices fed mostly-background images
+//! starts dead with the plain initialisation, and the data-driven start revives it; the
+//! chosen input maps travel with the run.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use almost_net::training::start::{START_FILE, StartReport, start_alive};
+use almost_net::training::train::{TrainOptions, train};
+use almost_net::{build, load_run};
+use almost_sim::{Dataset, GenerateConfig, GenerateOptions, generate};
+use almost_surrogate::{Activation, Architecture, FitConfig, FitOptions, SurrogateMeta, fit, save};
+use burn::tensor::{DType, Device};
+
+/// The shipped thresholded node (DiffSL, fan-in 4): zero output below its threshold.
+fn threshold_surrogate(dir: &Path) -> PathBuf {
+    let device = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../simulations/devices/threshold-node.toml");
+    let text = format!(
+        "name = \"t\"\n[device]\nkind = \"diffsl\"\nfile = \"{}\"\n[design]\nkind = \"sobol\"\nsamples = 3000\nseed = 2\n",
+        device.display()
+    );
+    let cfg: GenerateConfig = toml::from_str(&text).unwrap();
+    let data = dir.join("thr-data");
+    generate(&cfg.resolve("test").unwrap(), &data, &GenerateOptions::default()).unwrap();
+    let ds = Dataset::load(&data).unwrap();
+    let mut fc = FitConfig {
+        architecture: Architecture::Mlp { hidden: vec![32, 32], activation: Activation::Softsign, pair_products: true },
+        ..Default::default()
+    };
+    fc.training.max_epochs = 300;
+    fc.report.gradient_points = 0;
+    let fitted = fit(&ds, &fc, None, &FitOptions::default()).unwrap();
+    assert!(fitted.report.outputs[0].relative_rmse < 0.02, "{}", fitted.report.table());
+    let out = dir.join("thr-model");
+    save(&out, &fitted.surrogate, SurrogateMeta::for_fit(&fitted, &ds, &fc)).unwrap();
+    out
+}
+
+#[test]
+fn a_dead_thresholded_network_starts_alive_and_its_maps_travel_with_the_run() {
+    let _rng = common::rng_lock();
+    let tmp = tempfile::tempdir().unwrap();
+    let sur = threshold_surrogate(tmp.path());
+    let mut cfg = common::net_config(&common::bars(tmp.path(), 150), &sur);
+    cfg.training.epochs = 1;
+    cfg.training.max_surrogate_error = 1.0; // a quick fit: this test is about the start
+    let device = Device::default();
+    device.seed(1);
+    let net = build(&cfg, common::input(), DType::F32, &device).unwrap();
+    let (train_set, _) = almost_net::data::images::load(&cfg.data).unwrap();
+    let (started, report) = start_alive(net.clone(), &train_set, 64, 1).unwrap();
+    // the second layer reads the first one's outputs: near zero (below threshold) for most of
+    // the background, mapped onto the bottom of its input box; with A around 0 it stays dead
+    let deep = &report.layers[1];
+    assert!(deep.plain.responsive < 0.3 && deep.plain.dead_devices > 0.5, "{:?}", report.lines());
+    assert!(deep.moved && deep.chosen.responsive > 0.9 && deep.chosen.dead_devices < 0.1, "{:?}", report.lines());
+    assert!(report.layers.iter().all(|l| l.chosen.responsive >= l.plain.responsive), "{:?}", report.lines());
+    // the chosen start is in the network: its maps and its A, inside the bounds
+    for (l, s) in report.layers.iter().enumerate() {
+        assert_eq!((started.layers[l].gain, started.layers[l].offset), (s.gain, s.offset));
+    }
+    let a = started.a_values();
+    assert_ne!(a[1], net.a_values()[1]);
+    assert!(a.iter().flatten().all(|v| (-1.0..=1.0).contains(v)));
+    assert!(report.warnings().is_empty(), "{:?}", report.warnings());
+
+    // training starts alive by default, records the start, and a loaded run applies it
+    let run = tmp.path().join("run");
+    train(&cfg, &run, &TrainOptions::default()).unwrap();
+    let saved = StartReport::load(&run).unwrap().unwrap();
+    assert!(saved.layers[1].moved);
+    let loaded = load_run(&run, DType::F32, &device).unwrap();
+    for (layer, s) in loaded.network.layers.iter().zip(&saved.layers) {
+        assert_eq!((layer.gain, layer.offset), (s.gain, s.offset));
+    }
+    // with the search off the configured maps are used and no record is left behind
+    cfg.training.alive_start = false;
+    let plain_run = tmp.path().join("plain");
+    train(&cfg, &plain_run, &TrainOptions::default()).unwrap();
+    assert!(!plain_run.join(START_FILE).exists());
+    let loaded = load_run(&plain_run, DType::F32, &device).unwrap();
+    assert_eq!(
+        (loaded.network.layers[0].gain, loaded.network.layers[0].offset),
+        (net.layers[0].gain, net.layers[0].offset)
+    );
+}
