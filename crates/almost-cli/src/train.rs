@@ -56,3 +56,58 @@ pub fn surrogate_with(dataset: &Dataset, out: &Path, cfg: &FitConfig, check_grad
     }
     Ok(outcome.report)
 }
+
+/// The worst held-out RMSE of a fit over its outputs, as a share of each output's range.
+fn worst_relative_rmse(report: &FitReport) -> f64 {
+    report.outputs.iter().map(|o| o.relative_rmse).fold(0.0, f64::max)
+}
+
+/// Fits, and while the held-out RMSE is above `target` (a share of the output range) doubles
+/// the dataset through the generator (its own design and solver, only the new points solved)
+/// and fits again, until the target or the `budget` of samples is reached. Prints RMSE
+/// against samples; the last fit is the one saved in `out`.
+pub fn surrogate_to_target(
+    data: &Path,
+    out: &Path,
+    config: Option<&Path>,
+    target: f64,
+    budget: u64,
+    check_gradients: bool,
+) -> Result<FitReport> {
+    let mut rows: Vec<(u64, f64)> = Vec::new();
+    loop {
+        let dataset = Dataset::load(data)?;
+        let samples = dataset.manifest.samples;
+        let spec = &dataset.manifest.plan.device;
+        let cfg = match config {
+            Some(p) => FitConfig::load(p)?,
+            None => FitConfig::for_device(spec.n_inputs(), spec.n_params()),
+        };
+        let report = surrogate_with(&dataset, out, &cfg, check_gradients)?;
+        let rmse = worst_relative_rmse(&report);
+        rows.push((samples, rmse));
+        eprintln!(
+            "target {:.3}%: {samples} samples give a held-out RMSE of {:.3}% of range",
+            100.0 * target,
+            100.0 * rmse
+        );
+        let next = samples.saturating_mul(2);
+        if rmse <= target || next > budget {
+            if rmse > target {
+                eprintln!(
+                    "WARNING: the target {:.3}% was not reached within the budget of {budget} samples (--budget)",
+                    100.0 * target
+                );
+            }
+            eprintln!("samples      held-out RMSE (% of range)");
+            for (n, e) in &rows {
+                eprintln!("{n:>9}    {:.4}", 100.0 * e);
+            }
+            return Ok(report);
+        }
+        eprintln!("growing {} to {next} samples", data.display());
+        let grown =
+            almost_sim::grow(data, next, &almost_sim::GenerateOptions { progress: true, ..Default::default() })?;
+        eprintln!("solved {} new samples in {:.1} s", grown.samples_solved, grown.seconds);
+    }
+}

@@ -62,6 +62,44 @@ fn only_a_trains_and_stays_in_bounds() {
 }
 
 #[test]
+fn a_learning_rate_is_a_share_of_each_parameters_half_range() {
+    let _serial = common::rng_lock();
+    let tmp = tempfile::tempdir().unwrap();
+    let sur = common::analytic_surrogate(tmp.path(), 4);
+    let cfg = common::net_config(&common::bars(tmp.path(), 150), &sur);
+    let (train_set, _) = images::load(&cfg.data).unwrap();
+    let device = Device::flex().autodiff();
+    device.seed(5);
+    let net = build(&cfg, input(), DType::F32, &device).unwrap();
+    let idx: Vec<usize> = (0..32).collect();
+    let x = almost_net::data::batch::images(&train_set, &idx, None, DType::F32, &device);
+    let y = almost_net::data::batch::labels(&train_set, &idx, &device);
+    let step = |mut net: almost_net::DeviceNetwork| {
+        let before: Vec<_> = net.layers.iter().map(|l| l.a.val().detach()).collect();
+        let (loss, _) = cross_entropy(net.forward(x.clone()), y.clone());
+        let grads = GradientsParams::from_grads(loss.backward(), &net);
+        let mut optim = AdamConfig::new().init();
+        net = optim.step(0.01, net, grads).scale_steps(&before);
+        net
+    };
+    // A in [-1, 1]: the optimiser's step is left exactly as it is (Adam's first step: ~lr)
+    let unit = step(net.clone());
+    let moved: Vec<f64> = unit.a_values()[0].iter().zip(&net.a_values()[0]).map(|(p, q)| (p - q).abs()).collect();
+    assert!(moved.iter().all(|d| *d < 0.0101) && moved.iter().any(|d| *d > 0.009), "{moved:?}");
+    // the same device with A in a physical unit (a conductance up to 2e-4 S, half-range 1e-4):
+    // the step is the same share of the bounds
+    let mut siemens = net.clone();
+    siemens.layers[0].a_lo = vec![-1e-4; siemens.layers[0].a_lo.len()];
+    siemens.layers[0].a_hi = vec![1e-4; siemens.layers[0].a_hi.len()];
+    let scaled = step(siemens);
+    for ((p, q), d) in scaled.a_values()[0].iter().zip(&net.a_values()[0]).zip(&moved) {
+        let got = (p - q).abs();
+        // f32 A near 0.5 resolves about 6e-8
+        assert!((got - 1e-4 * d).abs() <= 2e-7, "moved {got}, expected {}", 1e-4 * d);
+    }
+}
+
+#[test]
 fn gradient_through_two_chained_surrogates_matches_finite_differences_in_f64() {
     let _serial = common::rng_lock();
     let tmp = tempfile::tempdir().unwrap();

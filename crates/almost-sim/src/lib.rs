@@ -14,7 +14,8 @@
 //!   function of the seed and i) inside a [`DomainBox`].
 //! - **Generate**: [`GenerateConfig`] (TOML) -> [`Job`] -> [`generate()`]: rayon-parallel,
 //!   sharded, atomic, resumable, every failure recorded ([`FailureKind`]), never fatal.
-//!   [`merge()`] joins shards made on several machines.
+//!   [`merge()`] joins shards made on several machines; [`grow()`] adds points to a finished
+//!   Sobol or uniform dataset without solving the old ones again.
 //! - **Read**: [`Dataset::load`] validates everything (hash, shapes, NaN) and [`summarize`]
 //!   prints it. `data.npz` opens with `numpy.load`.
 //! - **Measure**: [`bench`](mod@bench) compares the generator's throughput with a bare diffsol loop.
@@ -29,6 +30,7 @@ pub mod domain;
 pub mod error;
 pub mod fsutil;
 pub mod generate;
+pub mod grow;
 pub mod merge;
 pub mod model;
 pub mod npz;
@@ -48,6 +50,7 @@ pub use design::{Design, DesignConfig, DesignKind};
 pub use domain::DomainBox;
 pub use error::{FailureKind, Result, SimError};
 pub use generate::{GenerateOptions, GenerateOutcome, ShardSelection, generate, respond_many};
+pub use grow::grow;
 pub use merge::merge;
 pub use model::{DeviceModel, Jacobian, finite_difference_jacobian, respond_guarded};
 pub use ode::{OdeDevice, OdeSystem};

@@ -49,6 +49,14 @@ enum Command {
         /// Skip the comparison of gradients with the device's finite differences.
         #[arg(long)]
         no_gradient_check: bool,
+        /// Target held-out RMSE in % of the output range (e.g. 0.5): while the fit is worse, the
+        /// dataset is doubled through the generator (Sobol or uniform designs; only the new
+        /// points are solved) and the surrogate fitted again. Prints RMSE against samples.
+        #[arg(long)]
+        target: Option<f64>,
+        /// Largest dataset the target mode may grow to, in samples (default: 8x the dataset).
+        #[arg(long)]
+        budget: Option<u64>,
     },
     /// Train a network of devices on images: only the device parameters A are learned, through
     /// the frozen surrogates. Resumes from the run folder's checkpoint if there is one.
@@ -216,9 +224,28 @@ fn main() -> Result<()> {
             let pipeline = almost_cli::pipeline::Pipeline { quick, ..Default::default() };
             print!("{}", pipeline.run()?);
         }
-        Command::Surrogate { data, out, config, no_gradient_check } => {
-            let report = almost_cli::train::surrogate(&data, &out, config.as_deref(), !no_gradient_check)
-                .with_context(|| format!("fitting a surrogate to {}", data.display()))?;
+        Command::Surrogate { data, out, config, no_gradient_check, target, budget } => {
+            let report = match target {
+                Some(t) => {
+                    if !(t.is_finite() && t > 0.0) {
+                        anyhow::bail!("--target {t}: give a positive percentage of the output range, e.g. 0.5");
+                    }
+                    let budget = match budget {
+                        Some(b) => b,
+                        None => 8 * almost_sim::Dataset::load(&data)?.manifest.samples,
+                    };
+                    almost_cli::train::surrogate_to_target(
+                        &data,
+                        &out,
+                        config.as_deref(),
+                        t / 100.0,
+                        budget,
+                        !no_gradient_check,
+                    )
+                }
+                None => almost_cli::train::surrogate(&data, &out, config.as_deref(), !no_gradient_check),
+            }
+            .with_context(|| format!("fitting a surrogate to {}", data.display()))?;
             print!("{}", report.table());
             eprintln!("saved to {}", out.display());
         }

@@ -108,6 +108,13 @@ impl DeviceNetwork {
         }
     }
 
+    /// Scales every layer's optimiser step by its parameters' half-ranges (`before`: each
+    /// layer's A before the step); see [`DeviceLayer::scale_step`].
+    pub fn scale_steps(mut self, before: &[Tensor<2>]) -> Self {
+        self.layers = self.layers.into_iter().zip(before).map(|(l, b)| l.scale_step(b)).collect();
+        self
+    }
+
     /// Clips every layer's A into its bounds.
     pub fn project(mut self) -> Self {
         self.layers = self.layers.into_iter().map(DeviceLayer::project).collect();

@@ -144,7 +144,8 @@ pub struct NetTrainingConfig {
     pub epochs: usize,
     /// Images per Adam step.
     pub batch_size: usize,
-    /// Peak Adam learning rate (cosine-decayed to 1 % over the run).
+    /// Peak Adam learning rate (cosine-decayed to 1 % over the run), as a share of each
+    /// parameter's half-range (for A in [-1, 1], in A's units).
     pub learning_rate: f64,
     /// Seed of the initial A and the batch order.
     pub seed: u64,

@@ -181,6 +181,28 @@ impl DeviceLayer {
         self.respond(self.device_inputs(upstream))
     }
 
+    /// Scales the change of A since `before` (the same layer's A before an optimiser step)
+    /// by each parameter's half-range, so that a learning rate is a share of A's bounds
+    /// whatever A's units: Adam moves every number by about the learning rate, which for a
+    /// conductance bounded by [0, 1e-4] S would be a thousand times its range. Parameters
+    /// bounded by [-1, 1] (every built-in device) are left exactly as the optimiser put them.
+    pub fn scale_step(mut self, before: &Tensor<2>) -> Self {
+        let half: Vec<f64> = self.a_lo.iter().zip(&self.a_hi).map(|(l, h)| 0.5 * (h - l)).collect();
+        if half.iter().all(|h| *h == 1.0) {
+            return self;
+        }
+        let n_a = half.len();
+        let before = before.clone();
+        self.a = self.a.map(|t| {
+            let tracked = t.is_require_grad();
+            let options = TensorCreationOptions::new(t.device()).with_dtype(t.dtype());
+            let row = Tensor::<1>::from_data(TensorData::new(half, [n_a]), options).unsqueeze_dim::<2>(0);
+            let moved = t.detach() - before.clone();
+            (before + moved * row).detach().set_require_grad(tracked)
+        });
+        self
+    }
+
     /// Clips every A_j into its physical bounds (the projection step of training).
     pub fn project(mut self) -> Self {
         let n_a = self.a_lo.len();

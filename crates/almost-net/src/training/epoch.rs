@@ -1,6 +1,7 @@
 //! One pass over batches with any training step: the loop classification and regression share.
 
 use burn::optim::ModuleOptimizer;
+use burn::tensor::Tensor;
 
 use crate::error::Result;
 use crate::network::chain::DeviceNetwork;
@@ -26,8 +27,9 @@ impl EpochTotals {
     }
 }
 
-/// Runs `step` on every batch, each followed by an Adam step at `lr_at(batch index)` and the
-/// projection of A into its bounds; `after` is told each batch index (progress bars).
+/// Runs `step` on every batch, each followed by an Adam step at `lr_at(batch index)` (in
+/// half-ranges of each parameter: [`DeviceNetwork::scale_steps`]) and the projection of A
+/// into its bounds; `after` is told each batch index (progress bars).
 pub fn run_epoch(
     mut network: DeviceNetwork,
     optim: &mut ModuleOptimizer,
@@ -47,7 +49,8 @@ pub fn run_epoch(
             (t, c) => t.or(c),
         };
         totals.last_lr = lr;
-        network = optim.step(lr, network, out.grads).project();
+        let before: Vec<Tensor<2>> = network.layers.iter().map(|l| l.a.val().detach()).collect();
+        network = optim.step(lr, network, out.grads).scale_steps(&before).project();
         after(b, lr);
     }
     Ok((network, totals))

@@ -8,11 +8,11 @@
 //! measured on a batch of real training images through the surrogates: the share of device
 //! evaluations that **respond** (the output moves when A moves: a central difference of the
 //! surrogate along two random directions of A, above 1 % of the output range per half-range
-//! of A). If the plain start (the configured map, A around the middle of its bounds) leaves
-//! too few responding, a grid of starts is tried: the fixed input map (which slice of the
-//! upstream range goes to which slice of the device's input box) and the centre of the
-//! initial A inside its bounds; the start with the most responding evaluations wins (ties
-//! go to the wider spread of outputs). The chosen maps are written to `start.json` in the run
+//! of A), discounted when the outputs barely move over the images (standard deviation below
+//! 5 % of the range; LSUV asks for unit variance). If the plain start (the configured map, A
+//! around the middle of its bounds) scores below one half, a grid of starts is tried: the
+//! fixed input map (which slice of the upstream range goes to which slice of the device's
+//! input box) and the centre of the initial A inside its bounds; the best score wins. The chosen maps are written to `start.json` in the run
 //! folder: they are part of the network and everything that loads the run applies them.
 
 use std::path::Path;
@@ -36,11 +36,15 @@ use crate::network::layer::DeviceLayer;
 pub const START_FILE: &str = "start.json";
 /// Training images each layer is measured on.
 pub const START_IMAGES: usize = 128;
-/// Below this share of responding evaluations the plain start is not kept without a search.
+/// Below this score (responding share, discounted for a small output spread) the plain start
+/// is not kept without a search.
 pub const ALIVE: f64 = 0.5;
 /// A device evaluation responds when its output moves by more than this share of the output
 /// range per half-range of A.
 const RESPONDS: f64 = 0.01;
+/// The output spread (standard deviation over images, share of the range) from which a
+/// layer counts as fully alive.
+const SPREAD: f64 = 0.05;
 /// How much more a later (bolder) start must score to replace an earlier one.
 const PREFER_PLAIN: f64 = 0.03;
 /// The central-difference step, in half-ranges of A.
@@ -223,17 +227,23 @@ pub fn start_alive(
         let plain = liveness(layer, &upstream, &a_plain, &dirs, range, n);
         let (x_lo, x_hi) = box_x(layer);
         let mut best = (plain, None::<(Candidate, Vec<f64>)>);
-        if plain.responsive < ALIVE {
-            let observed = to_vec(upstream.clone()).into_iter().fold(f64::NEG_INFINITY, f64::max);
+        if score(&plain) < ALIVE {
+            let values = to_vec(upstream.clone());
+            let observed = [quantile(values.clone(), 0.01), quantile(values, 0.99)];
             let candidates = candidates(l, upstream_range, observed, x_lo, x_hi);
             report.candidates = report.candidates.max(candidates.len());
+            // from the plainest start outward, the first that is alive: the least change that
+            // revives the layer, which leaves its devices near their threshold (where they
+            // switch, not where they are all on and the layer is linear); failing that, the best
             for c in candidates {
                 let trial = with_map(layer.clone(), c, x_hi);
                 let a = centred(layer, &a_plain, c.centre);
                 let live = liveness(&trial, &upstream, &a, &dirs, range, n);
-                // the starts come from the plainest outward: a bolder one must do clearly better
                 if score(&live) > score(&best.0) + PREFER_PLAIN {
                     best = (live, Some((c, a)));
+                }
+                if score(&best.0) >= ALIVE {
+                    break;
                 }
             }
         }
@@ -272,35 +282,59 @@ pub fn start_alive(
     Ok((network, report))
 }
 
-/// Responding evaluations first; the spread of outputs (capped at 10 % of the range) breaks
-/// near-ties.
+/// How alive a start is, in [0, 1]: the share of evaluations that respond, discounted when
+/// the outputs barely move over the images (a standard deviation below [`SPREAD`] of the
+/// range: the signal the next layer gets is then too weak to tell images apart).
 fn score(v: &Liveness) -> f64 {
-    v.responsive + 0.5 * v.spread.min(0.1)
+    v.responsive * (v.spread / SPREAD).min(1.0)
 }
 
-/// The starts tried for layer `l`: upstream intervals (the full range; for deeper layers also
-/// twice the largest value seen, when the layer above uses little of its range) x slices of
+/// The `q`-quantile of `values` (NaN-free; 0 for none).
+fn quantile(mut values: Vec<f64>, q: f64) -> f64 {
+    values.retain(|v| v.is_finite());
+    if values.is_empty() {
+        return 0.0;
+    }
+    let k = ((values.len() - 1) as f64 * q).round() as usize;
+    *values.select_nth_unstable_by(k, f64::total_cmp).1
+}
+
+/// The starts tried for layer `l`, plainest first: upstream intervals (the full range; for deeper layers also
+/// twice the 99th percentile of the values seen, and their 1st to 99th percentile, when the
+/// layer above uses little of its range) x slices of
 /// the input box x centres of A.
-fn candidates(l: usize, range: [f64; 2], observed: f64, x_lo: f64, x_hi: f64) -> Vec<Candidate> {
+fn candidates(l: usize, range: [f64; 2], observed: [f64; 2], x_lo: f64, x_hi: f64) -> Vec<Candidate> {
     let mut spans = vec![range];
-    let seen = range[0] + 2.0 * (observed - range[0]);
-    if l > 0 && seen.is_finite() && seen > range[0] && seen < range[0] + 0.75 * (range[1] - range[0]) {
+    let width = range[1] - range[0];
+    let seen = range[0] + 2.0 * (observed[1] - range[0]);
+    if l > 0 && seen.is_finite() && seen > range[0] && seen < range[0] + 0.75 * width {
         spans.push([range[0], seen]);
+    }
+    // the values seen, 1st to 99th percentile, stretched over the box (LSUV's scale and shift)
+    if l > 0 && observed[1] - observed[0] > 1e-6 * width && observed[1] - observed[0] < 0.5 * width {
+        spans.push(observed);
     }
     let margin = if l == 0 { 0.0 } else { 0.02 * (x_hi - x_lo) };
     let (t_lo, t_hi) = (x_lo + margin, x_hi - margin);
     let w = t_hi - t_lo;
     let targets = [[t_lo, t_hi], [t_lo + 0.25 * w, t_hi], [t_lo + 0.5 * w, t_hi], [t_lo + 0.25 * w, t_hi - 0.25 * w]];
     let centres = [0.0, 0.25, -0.25, 0.5, -0.5, 0.75, -0.75];
+    let mut order = Vec::new();
     let mut out = Vec::new();
-    for upstream in &spans {
+    for (s, upstream) in spans.iter().enumerate() {
         for target in &targets {
             for centre in centres {
                 out.push(Candidate { upstream: *upstream, target: *target, centre });
+                // how far from the plain start: the centre's shift, the slice of the box left
+                // out, a narrower span
+                let away = centre.abs() + (target[0] - t_lo + t_hi - target[1]) / w + 0.25 * s as f64;
+                order.push(away);
             }
         }
     }
-    out
+    let mut ranked: Vec<(f64, Candidate)> = order.into_iter().zip(out).collect();
+    ranked.sort_by(|p, q| p.0.total_cmp(&q.0));
+    ranked.into_iter().map(|(_, c)| c).collect()
 }
 
 /// The layer with the input map of `c` (the reference line kept at the top of the box).
