@@ -5,4 +5,5 @@ pub mod bench;
 pub mod bench_modes;
 pub mod bench_surrogate;
 pub mod pipeline;
+pub mod sweep;
 pub mod train;

@@ -120,6 +120,25 @@ enum Command {
         #[arg(long, value_delimiter = ',', default_value = "8,6,5,4,3,2")]
         bits: Vec<u32>,
     },
+    /// How learning changes with a constant of the device (eps of the closed form, a circuit's
+    /// i_s or t_end, a DiffSL constant): at each value generate, fit the surrogate and train the
+    /// network with the defaults (each seed), and check it on the physics. One folder per value;
+    /// a killed sweep resumes; writes sweep.csv and sweep.svg (accuracy vs the constant, the
+    /// surrogate's error beside it). Example: simulations/sweeps/analytic-eps.toml
+    Sweep {
+        /// Sweep config (TOML: simulation, constant, values or range, network, seeds).
+        config: PathBuf,
+        /// Output folder (default: sweeps/<name>).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Run only the value with this index, from 0 (one task of a Slurm array; run once more
+        /// without it, or `--value` for each, then the same command redraws sweep.csv and .svg).
+        #[arg(long)]
+        value: Option<usize>,
+        /// Check every trained network on all test images (default: the training config's check).
+        #[arg(long)]
+        physics: bool,
+    },
     /// Benchmarks (figures for the notes; not tests).
     #[command(subcommand)]
     Bench(Bench),
@@ -271,6 +290,10 @@ fn main() -> Result<()> {
             }
             if init.is_some() {
                 cfg.training.init = init;
+                // a fine-tuning run is a run of its own: its plots and lines carry its folder's name
+                if let Some(name) = out.file_name() {
+                    cfg.name = name.to_string_lossy().into_owned();
+                }
             }
             if let Some(n) = train_images {
                 cfg.training.train_images = n;
@@ -295,13 +318,23 @@ fn main() -> Result<()> {
             }
             if let Some(h) = trained.history.last() {
                 println!(
-                    "{}: epoch {}, test accuracy on surrogates {:.2}%",
+                    "{} ({}): epoch {}, test accuracy on surrogates {:.2}%",
                     cfg.name,
+                    out.display(),
                     h.epoch,
                     100.0 * h.test_accuracy
                 );
             }
             println!("{}", trained.physics.summary());
+        }
+        Command::Sweep { config, out, value, physics } => {
+            let cfg = almost_cli::sweep::config::SweepConfig::load(&config)?;
+            let out = out.unwrap_or_else(|| PathBuf::from("sweeps").join(&cfg.name));
+            let options = almost_cli::sweep::run::SweepOptions { only: value, physics_all: physics, progress: true };
+            let rows = almost_cli::sweep::run::run(&cfg, &out, &options)
+                .with_context(|| format!("sweeping {}", config.display()))?;
+            print!("{}", almost_cli::sweep::run::table(&cfg.constant, &rows));
+            eprintln!("wrote {} and {}", out.join("sweep.csv").display(), out.join("sweep.svg").display());
         }
         Command::Robustness { run, samples, variability, mismatch, read_noise, bits } => {
             let sweep = almost_net::physics::robustness::Sweep { variability, mismatch, read_noise, bits };

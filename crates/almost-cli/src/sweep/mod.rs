@@ -1,0 +1,6 @@
+//! Sweeps over a device's constant, answered on the physics: the TOML [`config`], the
+//! resumable [`run`] (one folder per value; `sweep.csv`), and the [`plot`] (`sweep.svg`).
+
+pub mod config;
+pub mod plot;
+pub mod run;

@@ -1,0 +1,120 @@
+//! `sweep.svg`: accuracy on the physics (mean over seeds, bars from the lowest to the
+//! highest seed) and on the surrogates against the swept constant, the plain-neuron value
+//! marked, and the surrogate's held-out error on a second axis: a point is never shown
+//! without how far its surrogate was from its device.
+
+use std::path::Path;
+
+use anyhow::{Result, anyhow};
+use plotters::prelude::*;
+
+use crate::sweep::config::SweepConfig;
+use crate::sweep::run::SweepRow;
+
+struct Point {
+    x: f64,
+    physics: Option<(f64, f64, f64)>,
+    surrogates: Option<f64>,
+    rmse: f64,
+}
+
+fn points(rows: &[SweepRow], log: bool) -> Vec<Point> {
+    let mut values: Vec<f64> = rows.iter().map(|r| r.value).collect();
+    values.dedup();
+    values
+        .into_iter()
+        .filter(|v| !log || *v > 0.0)
+        .map(|v| {
+            let of: Vec<&SweepRow> = rows.iter().filter(|r| r.value == v).collect();
+            let phys: Vec<f64> = of.iter().map(|r| 100.0 * r.accuracy_physics).filter(|a| a.is_finite()).collect();
+            let sur: Vec<f64> = of.iter().map(|r| 100.0 * r.accuracy_surrogates).filter(|a| a.is_finite()).collect();
+            let mean = |x: &[f64]| x.iter().sum::<f64>() / x.len() as f64;
+            Point {
+                x: if log { v.log10() } else { v },
+                physics: (!phys.is_empty()).then(|| {
+                    (
+                        mean(&phys),
+                        phys.iter().copied().fold(f64::INFINITY, f64::min),
+                        phys.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+                    )
+                }),
+                surrogates: (!sur.is_empty()).then(|| mean(&sur)),
+                rmse: of[0].surrogate_rmse_percent,
+            }
+        })
+        .collect()
+}
+
+/// Draws the sweep's figure into `path`.
+pub fn draw(path: &Path, cfg: &SweepConfig, rows: &[SweepRow]) -> Result<()> {
+    let log = cfg.log_axis();
+    let pts = points(rows, log);
+    if pts.is_empty() {
+        return Ok(());
+    }
+    let err = |e: &dyn std::fmt::Display| anyhow!("drawing {}: {e}", path.display());
+    let lo = pts.iter().map(|p| p.x).fold(f64::INFINITY, f64::min);
+    let hi = pts.iter().map(|p| p.x).fold(f64::NEG_INFINITY, f64::max).max(lo + 1e-12);
+    let pad = 0.05 * (hi - lo).max(1e-9);
+    let rmse_top = pts.iter().map(|p| p.rmse).filter(|r| r.is_finite()).fold(0.0, f64::max).max(0.1) * 1.2;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (900, 560)).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| err(&e))?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(format!("{}: accuracy vs {}", cfg.name, cfg.constant), ("sans-serif", 20))
+            .margin(14)
+            .x_label_area_size(45)
+            .y_label_area_size(60)
+            .right_y_label_area_size(60)
+            .build_cartesian_2d(lo - pad..hi + pad, 0.0..100.0)
+            .map_err(|e| err(&e))?
+            .set_secondary_coord(lo - pad..hi + pad, 0.0..rmse_top);
+        let x_desc = if log { format!("log10 {}", cfg.constant) } else { cfg.constant.clone() };
+        chart.configure_mesh().x_desc(x_desc).y_desc("test accuracy (%)").draw().map_err(|e| err(&e))?;
+        chart.configure_secondary_axes().y_desc("surrogate held-out RMSE (% of range)").draw().map_err(|e| err(&e))?;
+        let physics: Vec<(f64, f64)> = pts.iter().filter_map(|p| p.physics.map(|(m, _, _)| (p.x, m))).collect();
+        chart
+            .draw_series(LineSeries::new(physics.clone(), BLUE.stroke_width(2)))
+            .map_err(|e| err(&e))?
+            .label("on the physics (mean over seeds; bars: lowest to highest)")
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLUE.stroke_width(2)));
+        chart.draw_series(physics.iter().map(|&p| Circle::new(p, 4, BLUE.filled()))).map_err(|e| err(&e))?;
+        chart
+            .draw_series(pts.iter().filter_map(|p| {
+                p.physics.map(|(_, lo, hi)| PathElement::new(vec![(p.x, lo), (p.x, hi)], BLUE.stroke_width(1)))
+            }))
+            .map_err(|e| err(&e))?;
+        let surrogates: Vec<(f64, f64)> = pts.iter().filter_map(|p| p.surrogates.map(|s| (p.x, s))).collect();
+        chart
+            .draw_series(LineSeries::new(surrogates, GREEN.stroke_width(1)))
+            .map_err(|e| err(&e))?
+            .label("on the surrogates")
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], GREEN.stroke_width(1)));
+        let rmse: Vec<(f64, f64)> = pts.iter().filter(|p| p.rmse.is_finite()).map(|p| (p.x, p.rmse)).collect();
+        chart
+            .draw_secondary_series(LineSeries::new(rmse.clone(), RED.stroke_width(1)))
+            .map_err(|e| err(&e))?
+            .label("surrogate held-out RMSE (right axis)")
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], RED.stroke_width(1)));
+        chart.draw_secondary_series(rmse.iter().map(|&p| Cross::new(p, 4, RED))).map_err(|e| err(&e))?;
+        if let Some(r) = cfg.reference.filter(|r| !log || *r > 0.0) {
+            let x = if log { r.log10() } else { r };
+            chart
+                .draw_series(std::iter::once(PathElement::new(vec![(x, 0.0), (x, 100.0)], BLACK.stroke_width(1))))
+                .map_err(|e| err(&e))?
+                .label(format!("plain neuron ({} = {r})", cfg.constant))
+                .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLACK.stroke_width(1)));
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::LowerLeft)
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .draw()
+            .map_err(|e| err(&e))?;
+        root.present().map_err(|e| err(&e))?;
+    }
+    almost_sim::fsutil::write_atomic(path, svg.as_bytes())?;
+    Ok(())
+}
