@@ -1,39 +1,21 @@
-//! Networks that start alive: the device-physics analogue of data-driven initialisation
-//! (LSUV, Mishkin & Matas 2016).
-//!
-//! A device that only responds past a threshold, or saturates, can sit where it does not
-//! respond to anything a network shows it: digits are mostly background (0), so a thresholded
-//! device fed `x = u` with small A never passes its threshold, every gradient is zero, and
-//! training learns nothing. Before the first step, each layer in turn (input first) is
-//! measured on a batch of real training images through the surrogates: the share of device
-//! evaluations that **respond** (the output moves when A moves: a central difference of the
-//! surrogate along two random directions of A, above 1 % of the output range per half-range
-//! of A), discounted when the outputs barely move over the images (standard deviation below
-//! 5 % of the range; LSUV asks for unit variance). If the plain start (the configured map, A
-//! around the middle of its bounds) scores below one half, a grid of starts is tried: the
-//! fixed input map (which slice of the upstream range goes to which slice of the device's
-//! input box) and the centre of the initial A inside its bounds; the best score wins. The chosen maps are written to `start.json` in the run
-//! folder: they are part of the network and everything that loads the run applies them.
-
-use std::path::Path;
+//! The search for a start where a layer is alive: measure, try starts from the plainest
+//! outward, keep the first alive one.
 
 use burn::module::Module;
 use burn::tensor::{Tensor, TensorData};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use serde::{Deserialize, Serialize};
 
 use almost_surrogate::tensor_io::{matrix, to_vec};
 
 use crate::check::health::spread_of;
 use crate::data::batch;
 use crate::data::images::ImageSet;
-use crate::error::{NetError, Result};
+use crate::error::Result;
 use crate::network::chain::DeviceNetwork;
 use crate::network::layer::DeviceLayer;
+use crate::training::start::report::{LayerStart, Liveness, StartReport};
 
-/// The file in a run folder that records each layer's start.
-pub const START_FILE: &str = "start.json";
 /// Training images each layer is measured on.
 pub const START_IMAGES: usize = 128;
 /// Below this score (responding share, discounted for a small output spread) the plain start
@@ -49,141 +31,6 @@ const SPREAD: f64 = 0.05;
 const PREFER_PLAIN: f64 = 0.03;
 /// The central-difference step, in half-ranges of A.
 const STEP: f64 = 0.02;
-
-/// How much of a layer responds to real inputs.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Liveness {
-    /// Share of device evaluations (images x devices) whose output moves with A.
-    pub responsive: f64,
-    /// Share of devices whose output does not move over the images (below 1e-3 of the range).
-    pub dead_devices: f64,
-    /// Mean over devices of the standard deviation of their output, relative to the range.
-    pub spread: f64,
-}
-
-/// One layer's start.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct LayerStart {
-    /// Gain of the fixed input map `x = gain * u + offset`.
-    pub gain: f64,
-    /// Offset of the fixed input map.
-    pub offset: f64,
-    /// Upstream value of the reference line, if the layer has one (kept at the top of the box).
-    pub reference: Option<f64>,
-    /// The upstream interval mapped ...
-    pub upstream: [f64; 2],
-    /// ... onto this interval of the device's input box.
-    pub target: [f64; 2],
-    /// Centre of the initial A, in half-ranges from the middle of its bounds (0 = middle).
-    pub a_centre: f64,
-    /// The plain start, measured.
-    pub plain: Liveness,
-    /// The chosen start, measured.
-    pub chosen: Liveness,
-    /// Whether the chosen start differs from the plain one.
-    pub moved: bool,
-}
-
-/// Every layer's start and how it was measured.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct StartReport {
-    /// Training images the layers were measured on.
-    pub images: usize,
-    /// Starts tried per layer that was searched.
-    pub candidates: usize,
-    /// One entry per layer, input first.
-    pub layers: Vec<LayerStart>,
-}
-
-impl StartReport {
-    /// One line per layer for a person.
-    pub fn lines(&self) -> Vec<String> {
-        self.layers
-            .iter()
-            .enumerate()
-            .map(|(l, s)| {
-                let live = |v: &Liveness| {
-                    format!(
-                        "{:.0}% of evaluations respond, {:.0}% dead devices, spread {:.1}% of range",
-                        100.0 * v.responsive,
-                        100.0 * v.dead_devices,
-                        100.0 * v.spread
-                    )
-                };
-                if s.moved {
-                    format!(
-                        "start, layer {l}: plain start {}; moved: upstream [{:.3}, {:.3}] -> x [{:.3}, {:.3}], A centred \
-                         {:+.2} half-ranges from the middle: {}",
-                        live(&s.plain),
-                        s.upstream[0],
-                        s.upstream[1],
-                        s.target[0],
-                        s.target[1],
-                        s.a_centre,
-                        live(&s.chosen)
-                    )
-                } else {
-                    format!("start, layer {l}: kept the plain start: {}", live(&s.plain))
-                }
-            })
-            .collect()
-    }
-
-    /// Warnings for layers that are still mostly dead after the search.
-    pub fn warnings(&self) -> Vec<String> {
-        self.layers
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| s.chosen.responsive < 0.1)
-            .map(|(l, s)| {
-                format!(
-                    "layer {l} starts dead: only {:.1}% of its device evaluations respond to the training images in \
-                     any start tried; gradients through it vanish (is the device's box where the inputs are?)",
-                    100.0 * s.chosen.responsive
-                )
-            })
-            .collect()
-    }
-
-    /// Writes the report into the run folder (atomically).
-    pub fn save(&self, run: &Path) -> Result<()> {
-        Ok(almost_sim::fsutil::write_json_atomic(&run.join(START_FILE), self)?)
-    }
-
-    /// The report of a run folder, if it has one (runs trained before starts were recorded
-    /// have none: their maps are the configured ones).
-    pub fn load(run: &Path) -> Result<Option<Self>> {
-        let path = run.join(START_FILE);
-        if !path.exists() {
-            return Ok(None);
-        }
-        Ok(Some(almost_sim::fsutil::read_json(&path)?))
-    }
-
-    /// Gives `network` the recorded input maps (A comes from the run's weights).
-    pub fn apply_maps(&self, mut network: DeviceNetwork, run: &Path) -> Result<DeviceNetwork> {
-        if self.layers.len() != network.layers.len() {
-            return Err(NetError::BadRun {
-                path: run.join(START_FILE),
-                message: format!("records {} layers, the network has {}", self.layers.len(), network.layers.len()),
-            });
-        }
-        for (layer, s) in network.layers.iter_mut().zip(&self.layers) {
-            layer.gain = s.gain;
-            layer.offset = s.offset;
-            layer.reference = s.reference;
-        }
-        Ok(network)
-    }
-}
-
-/// `network` with the input maps recorded in the run folder `run`, if it has a record.
-pub fn with_recorded_maps(network: DeviceNetwork, run: &Path) -> Result<DeviceNetwork> {
-    match StartReport::load(run)? {
-        Some(report) => report.apply_maps(network, run),
-        None => Ok(network),
-    }
-}
 
 /// One start to try for a layer.
 #[derive(Clone, Copy, Debug)]
