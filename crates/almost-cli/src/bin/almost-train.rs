@@ -333,7 +333,7 @@ fn main() -> Result<()> {
             let options = almost_cli::sweep::run::SweepOptions { only: value, physics_all: physics, progress: true };
             let rows = almost_cli::sweep::run::run(&cfg, &out, &options)
                 .with_context(|| format!("sweeping {}", config.display()))?;
-            print!("{}", almost_cli::sweep::run::table(&cfg.constant, &rows));
+            print!("{}", almost_cli::sweep::row::table(&cfg.constant, &rows));
             eprintln!("wrote {} and {}", out.join("sweep.csv").display(), out.join("sweep.svg").display());
         }
         Command::Robustness { run, samples, variability, mismatch, read_noise, bits } => {

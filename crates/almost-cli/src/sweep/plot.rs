@@ -9,7 +9,7 @@ use anyhow::{Result, anyhow};
 use plotters::prelude::*;
 
 use crate::sweep::config::SweepConfig;
-use crate::sweep::run::SweepRow;
+use crate::sweep::row::SweepRow;
 
 struct Point {
     x: f64,
