@@ -83,7 +83,7 @@ fn main() -> anyhow::Result<()> {
     anyhow::ensure!((y - exact).abs() < 1e-6, "the ODE disagrees with the closed form");
 
     // 2. simulate a dataset (Latin hypercube over the device's own box)
-    let design = DesignConfig { kind: DesignKind::Lhs, samples: 4000, seed: 1, levels: None };
+    let design = DesignConfig { kind: DesignKind::Lhs, samples: 4000, seed: 1, levels: None, boundary: None };
     let job = Job::for_device("photodetector", device.clone(), &design, &BoxOverrides::default(), 1000)?;
     let dir = std::env::temp_dir().join("almost-example-photodetector");
     let _ = std::fs::remove_dir_all(&dir);
