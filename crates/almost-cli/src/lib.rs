@@ -7,3 +7,4 @@ pub mod bench_surrogate;
 pub mod pipeline;
 pub mod sweep;
 pub mod train;
+pub mod train_args;
