@@ -4,42 +4,14 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::path::Path;
-
 use almost_cli::sweep::config::SweepConfig;
 use almost_cli::sweep::run::{SweepOptions, run, value_dir};
-use almost_net::data::idx::{IdxImages, encode_images, encode_labels};
-
-/// 8x8 images of three classes (horizontal, vertical, diagonal bars).
-fn bars(dir: &Path, count: usize) {
-    let mut pixels = Vec::with_capacity(count * 64);
-    let mut labels = Vec::with_capacity(count);
-    for i in 0..count {
-        let class = (i % 3) as u8;
-        let pos = (i * 7 / 3) % 6 + 1;
-        let mut img = [0u8; 64];
-        for k in 0..8 {
-            let (r, c) = match class {
-                0 => (pos, k),
-                1 => (k, pos),
-                _ => (k, (k + pos) % 8),
-            };
-            img[r * 8 + c] = 255;
-        }
-        pixels.extend_from_slice(&img);
-        labels.push(class);
-    }
-    std::fs::create_dir_all(dir).unwrap();
-    std::fs::write(dir.join("images-idx3-ubyte"), encode_images(&IdxImages { count, rows: 8, cols: 8, pixels }))
-        .unwrap();
-    std::fs::write(dir.join("labels-idx1-ubyte"), encode_labels(&labels)).unwrap();
-}
 
 #[test]
 fn a_small_sweep_runs_end_to_end_and_resumes_to_the_same_csv() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path();
-    bars(&root.join("bars"), 150);
+    almost_net::data::synthetic::write_bars(&root.join("bars"), 150).unwrap();
     std::fs::write(
         root.join("sim.toml"),
         "name = \"an\"\n[device]\nkind = \"analytic\"\nfan_in = 4\neps = 0.0\n[design]\nkind = \"sobol\"\nsamples = 600\nseed = 2\n[output]\nshard_size = 128\n",

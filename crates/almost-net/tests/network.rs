@@ -15,16 +15,23 @@ use burn::tensor::{DType, Device};
 
 use common::input;
 
+/// The two-layer bars network on the analytic device (fan-in 4), built on the autodiff CPU
+/// device seeded with 5, and its training images.
+fn bars_network(dir: &std::path::Path) -> (almost_net::data::images::ImageSet, Device, almost_net::DeviceNetwork) {
+    let sur = common::analytic_surrogate(dir, 4);
+    let cfg = common::net_config(&common::bars(dir, 150), &sur);
+    let (train_set, _) = images::load(&cfg.data).unwrap();
+    let device = Device::flex().autodiff();
+    device.seed(5);
+    let net = build(&cfg, input(), DType::F32, &device).unwrap();
+    (train_set, device, net)
+}
+
 #[test]
 fn only_a_trains_and_stays_in_bounds() {
     let _serial = common::rng_lock();
     let tmp = tempfile::tempdir().unwrap();
-    let sur = common::analytic_surrogate(tmp.path(), 4);
-    let cfg = common::net_config(&common::bars(tmp.path(), 150), &sur);
-    let (train_set, _) = images::load(&cfg.data).unwrap();
-    let device = Device::flex().autodiff();
-    device.seed(5);
-    let mut net = build(&cfg, input(), DType::F32, &device).unwrap();
+    let (train_set, device, mut net) = bars_network(tmp.path());
     let b_before: Vec<_> = net.layers.iter().map(|l| l.surrogate.weights_snapshot()).collect();
     let a_before = net.a_values();
     let mut optim = AdamConfig::new().init();
@@ -65,12 +72,7 @@ fn only_a_trains_and_stays_in_bounds() {
 fn a_learning_rate_is_a_share_of_each_parameters_half_range() {
     let _serial = common::rng_lock();
     let tmp = tempfile::tempdir().unwrap();
-    let sur = common::analytic_surrogate(tmp.path(), 4);
-    let cfg = common::net_config(&common::bars(tmp.path(), 150), &sur);
-    let (train_set, _) = images::load(&cfg.data).unwrap();
-    let device = Device::flex().autodiff();
-    device.seed(5);
-    let net = build(&cfg, input(), DType::F32, &device).unwrap();
+    let (train_set, device, net) = bars_network(tmp.path());
     let idx: Vec<usize> = (0..32).collect();
     let x = almost_net::data::batch::images(&train_set, &idx, None, DType::F32, &device);
     let y = almost_net::data::batch::labels(&train_set, &idx, &device);

@@ -4,7 +4,6 @@
 
 use std::path::{Path, PathBuf};
 
-use almost_net::data::idx::{IdxImages, encode_images, encode_labels};
 use almost_net::data::images;
 use almost_net::data::images::DataConfig;
 use almost_net::network::config::{LayerConfig, NetConfig, NetTrainingConfig, ReadoutConfig};
@@ -38,31 +37,10 @@ pub fn analytic_surrogate(dir: &Path, n: usize) -> PathBuf {
     out
 }
 
-/// 8x8 images of three classes: a horizontal bar, a vertical bar, a diagonal, at random
-/// positions, written as an IDX pool into `dir`.
+/// 8x8 images of three classes (bars) written as an IDX pool into `dir/bars`.
 pub fn bars(dir: &Path, count: usize) -> PathBuf {
-    let mut pixels = Vec::with_capacity(count * 64);
-    let mut labels = Vec::with_capacity(count);
-    for i in 0..count {
-        let class = (i % 3) as u8;
-        let pos = (i * 7 / 3) % 6 + 1;
-        let mut img = [0u8; 64];
-        for k in 0..8 {
-            let (r, c) = match class {
-                0 => (pos, k),
-                1 => (k, pos),
-                _ => (k, (k + pos) % 8),
-            };
-            img[r * 8 + c] = 255;
-        }
-        pixels.extend_from_slice(&img);
-        labels.push(class);
-    }
     let out = dir.join("bars");
-    std::fs::create_dir_all(&out).unwrap();
-    std::fs::write(out.join("images-idx3-ubyte"), encode_images(&IdxImages { count, rows: 8, cols: 8, pixels }))
-        .unwrap();
-    std::fs::write(out.join("labels-idx1-ubyte"), encode_labels(&labels)).unwrap();
+    almost_net::data::synthetic::write_bars(&out, count).unwrap();
     out
 }
 
