@@ -11,7 +11,7 @@ use clap::{Parser, Subcommand};
 #[command(name = "almost-train", version, about, long_about)]
 pub struct Cli {
     /// Worker threads for device solves and data-parallel training (default: one per core;
-    /// for `network` it also sets training.threads).
+    /// for `network` and `sweep` it also sets training.threads).
     #[arg(long, global = true)]
     pub threads: Option<usize>,
     /// What to do.

@@ -110,7 +110,8 @@ fn main() -> Result<()> {
         Command::Sweep { config, out, value, physics } => {
             let cfg = almost_cli::sweep::config::SweepConfig::load(&config)?;
             let out = out.unwrap_or_else(|| PathBuf::from("sweeps").join(&cfg.name));
-            let options = almost_cli::sweep::run::SweepOptions { only: value, physics_all: physics, progress: true };
+            let options =
+                almost_cli::sweep::run::SweepOptions { only: value, physics_all: physics, progress: true, threads };
             let rows = almost_cli::sweep::run::run(&cfg, &out, &options)
                 .with_context(|| format!("sweeping {}", config.display()))?;
             print!("{}", almost_cli::sweep::row::table(&cfg.constant, &rows));

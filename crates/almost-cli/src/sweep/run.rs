@@ -28,6 +28,8 @@ pub struct SweepOptions {
     pub physics_all: bool,
     /// Progress bars.
     pub progress: bool,
+    /// Threads sharing each training batch (overrides the network config's training.threads).
+    pub threads: Option<usize>,
 }
 
 /// The folder of value `k`.
@@ -106,6 +108,9 @@ fn run_value(cfg: &SweepConfig, value: f64, dir: &Path, options: &SweepOptions) 
         net.training.seed = seed;
         if let Some(e) = cfg.epochs {
             net.training.epochs = e;
+        }
+        if let Some(t) = options.threads {
+            net.training.threads = t;
         }
         let train_options =
             TrainOptions { progress: options.progress, physics_all: options.physics_all, ..Default::default() };
