@@ -147,8 +147,8 @@ fn quantile(mut values: Vec<f64>, q: f64) -> f64 {
 }
 
 /// The starts tried for layer `l`, plainest first: upstream intervals (the full range; for deeper layers also
-/// twice the 99th percentile of the values seen, and their 1st to 99th percentile, when the
-/// layer above uses little of its range) x slices of
+/// twice the 99th percentile of the values seen, and their 1st to 99th percentile widened by
+/// half their spread on each side, when the layer above uses little of its range) x slices of
 /// the input box x centres of A.
 fn candidates(l: usize, range: [f64; 2], observed: [f64; 2], x_lo: f64, x_hi: f64) -> Vec<Candidate> {
     let mut spans = vec![range];
@@ -157,9 +157,14 @@ fn candidates(l: usize, range: [f64; 2], observed: [f64; 2], x_lo: f64, x_hi: f6
     if l > 0 && seen.is_finite() && seen > range[0] && seen < range[0] + 0.75 * width {
         spans.push([range[0], seen]);
     }
-    // the values seen, 1st to 99th percentile, stretched over the box (LSUV's scale and shift)
-    if l > 0 && observed[1] - observed[0] > 1e-6 * width && observed[1] - observed[0] < 0.5 * width {
-        spans.push(observed);
+    // the values seen, 1st to 99th percentile, stretched over the box (LSUV's scale and shift),
+    // with half their spread again on each side (within the range) as room to grow: mapped
+    // edge to edge, training carries a layer's outputs past them and its devices out of the
+    // box, where the surrogate extrapolates (the Duffing resonator's digit network lost 5.6
+    // points on the physics that way)
+    let spread = observed[1] - observed[0];
+    if l > 0 && spread > 1e-6 * width && spread < 0.5 * width {
+        spans.push([(observed[0] - 0.5 * spread).max(range[0]), (observed[1] + 0.5 * spread).min(range[1])]);
     }
     let margin = if l == 0 { 0.0 } else { 0.02 * (x_hi - x_lo) };
     let (t_lo, t_hi) = (x_lo + margin, x_hi - margin);
