@@ -11,12 +11,17 @@ use almost_surrogate::{FitConfig, FitReport, fit_and_save};
 /// Fits, saves and reports a surrogate of the dataset in `data` into `out`.
 pub fn surrogate(data: &Path, out: &Path, config: Option<&Path>, check_gradients: bool) -> Result<FitReport> {
     let dataset = Dataset::load(data)?;
+    let cfg = fit_config(config, &dataset)?;
+    surrogate_with(&dataset, out, &cfg, check_gradients)
+}
+
+/// The fit config of `config`, or the trainer's default for the dataset's device shape.
+pub fn fit_config(config: Option<&Path>, dataset: &Dataset) -> Result<FitConfig> {
     let spec = &dataset.manifest.plan.device;
-    let cfg = match config {
+    Ok(match config {
         Some(p) => FitConfig::load(p)?,
         None => FitConfig::for_device(spec.n_inputs(), spec.n_params()),
-    };
-    surrogate_with(&dataset, out, &cfg, check_gradients)
+    })
 }
 
 /// Fits a surrogate to a loaded dataset (the library's fit-or-refine workflow) and says on
@@ -78,11 +83,7 @@ pub fn surrogate_to_target(
     loop {
         let dataset = Dataset::load(data)?;
         let samples = dataset.manifest.samples;
-        let spec = &dataset.manifest.plan.device;
-        let cfg = match config {
-            Some(p) => FitConfig::load(p)?,
-            None => FitConfig::for_device(spec.n_inputs(), spec.n_params()),
-        };
+        let cfg = fit_config(config, &dataset)?;
         let report = surrogate_with(&dataset, out, &cfg, check_gradients)?;
         let rmse = worst_relative_rmse(&report);
         rows.push((samples, rmse));

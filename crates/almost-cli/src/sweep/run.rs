@@ -14,7 +14,7 @@ use anyhow::{Context, Result};
 use almost_net::training::run::RunSummary;
 use almost_net::{NetConfig, NetError, PhysicsVerdict, TrainOptions, train};
 use almost_sim::{Dataset, GenerateConfig, GenerateOptions, generate};
-use almost_surrogate::{FitConfig, FitOptions, SurrogateMeta, fit_and_save, reusable};
+use almost_surrogate::{FitOptions, SurrogateMeta, fit_and_save, reusable};
 
 use crate::sweep::config::SweepConfig;
 use crate::sweep::row::{SweepRow, csv};
@@ -78,11 +78,7 @@ fn run_value(cfg: &SweepConfig, value: f64, dir: &Path, options: &SweepOptions) 
     let data = dir.join("dataset");
     generate(&job, &data, &GenerateOptions { progress: options.progress, ..Default::default() })?;
     let dataset = Dataset::load(&data)?;
-    let spec = &dataset.manifest.plan.device;
-    let fit_cfg = match &cfg.fit {
-        Some(p) => FitConfig::load(p)?,
-        None => FitConfig::for_device(spec.n_inputs(), spec.n_params()),
-    };
+    let fit_cfg = crate::train::fit_config(cfg.fit.as_deref(), &dataset)?;
     let model = dir.join("surrogate");
     if reusable(&model, &dataset, &fit_cfg).is_none() {
         let fit_options = if options.progress { FitOptions::with_progress() } else { FitOptions::default() };
