@@ -135,6 +135,13 @@ pub enum Command {
         /// Check every trained network on all test images (default: the training config's check).
         #[arg(long)]
         physics: bool,
+        /// Design by gradient instead of the plain sweep: one dataset and one surrogate
+        /// conditioned on the constant over its range (the config's [gradient] table, default
+        /// the values' span), one training per seed in which the constant is shared by every
+        /// device and trained with the A's; each run is checked on the physics at the value
+        /// it chose, printed next to the best value of the plain sweep (into <out>/gradient).
+        #[arg(long)]
+        gradient: bool,
     },
     /// Benchmarks (figures for the notes; not tests).
     #[command(subcommand)]

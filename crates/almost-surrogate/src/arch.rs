@@ -16,7 +16,8 @@ use crate::error::{Result, SurrogateError};
 /// hidden = [64, 64]       # mlp: widths of the hidden layers
 /// activation = "tanh"     # tanh | softsign | silu | gelu | sigmoid | identity (default of a
 ///                         # whole architecture left out: softsign)
-/// pair_products = false   # mlp: also feed x_i * A_i (each input times its own parameter)
+/// pair_products = false   # mlp: also feed x_i * A_i (each input times its own parameter;
+///                         # parameters past the inputs' own enter plainly)
 /// # one-layer: y = f_nl(Q . B + b), Q = all monomials of the normalised [x, A] up to `degree`
 /// # degree = 3
 /// ```
@@ -78,10 +79,10 @@ impl Architecture {
     pub fn validate(&self, n_x: usize, n_a: usize, origin: &str) -> Result<()> {
         let d_in = n_x + n_a;
         match self {
-            Self::Mlp { pair_products: true, .. } if n_x != n_a => Err(SurrogateError::config(
+            Self::Mlp { pair_products: true, .. } if n_a < n_x => Err(SurrogateError::config(
                 origin,
                 format!(
-                    "architecture.pair_products needs one parameter per input; the device has {n_x} inputs and {n_a} parameters"
+                    "architecture.pair_products needs one parameter per input; the device has {n_x} inputs and only {n_a} parameters"
                 ),
             )),
             Self::Mlp { hidden, .. } if hidden.contains(&0) => {
@@ -253,5 +254,6 @@ mod tests {
         assert!(Architecture::OneLayer { degree: 9, activation: Activation::Tanh }.validate(2, 2, "c").is_err());
         let mlp = Architecture::Mlp { hidden: vec![4], activation: Activation::Tanh, pair_products: true };
         assert!(mlp.validate(3, 2, "c").unwrap_err().to_string().contains("one parameter per input"));
+        assert!(mlp.validate(3, 4, "c").is_ok(), "a conditioned device's extra parameter enters plainly");
     }
 }

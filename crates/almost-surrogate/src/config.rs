@@ -143,13 +143,14 @@ impl FitConfig {
     /// the defaults with an MLP [64, 64] of softsign and, where every input has its own
     /// parameter, the products x_i * A_i as features (the shipped diode-node config, which
     /// fits the closed-form tanh neuron at fan-in 16 to 0.05 % of range where tanh without
-    /// products stays at 15 %).
+    /// products stays at 15 %). Parameters beyond the inputs' own (a conditioned device's
+    /// constant) enter as plain features.
     pub fn for_device(n_x: usize, n_a: usize) -> Self {
         Self {
             architecture: Architecture::Mlp {
                 hidden: vec![64, 64],
                 activation: crate::activation::Activation::Softsign,
-                pair_products: n_x == n_a,
+                pair_products: n_a >= n_x,
             },
             ..Default::default()
         }

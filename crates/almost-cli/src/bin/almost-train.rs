@@ -107,15 +107,26 @@ fn main() -> Result<()> {
             }
             println!("{}", trained.physics.summary());
         }
-        Command::Sweep { config, out, value, physics } => {
-            let cfg = almost_cli::sweep::config::SweepConfig::load(&config)?;
+        Command::Sweep { config, out, value, physics, gradient } => {
+            use almost_cli::sweep;
+            let cfg = sweep::config::SweepConfig::load(&config)?;
             let out = out.unwrap_or_else(|| PathBuf::from("sweeps").join(&cfg.name));
-            let options =
-                almost_cli::sweep::run::SweepOptions { only: value, physics_all: physics, progress: true, threads };
-            let rows = almost_cli::sweep::run::run(&cfg, &out, &options)
-                .with_context(|| format!("sweeping {}", config.display()))?;
-            print!("{}", almost_cli::sweep::row::table(&cfg.constant, &rows));
-            eprintln!("wrote {} and {}", out.join("sweep.csv").display(), out.join("sweep.svg").display());
+            let options = sweep::run::SweepOptions { only: value, physics_all: physics, progress: true, threads };
+            if gradient {
+                if value.is_some() {
+                    anyhow::bail!("--value picks one value of the plain sweep; --gradient runs one conditioned fit");
+                }
+                let found = sweep::gradient::run(&cfg, &out, &options)
+                    .with_context(|| format!("design by gradient of {}", config.display()))?;
+                let plain = sweep::collect::plain(&cfg, &out);
+                print!("{}", sweep::gradient::comparison(&cfg, &out, &plain, &found));
+                eprintln!("wrote {} and {}", out.join("gradient").display(), out.join("sweep.svg").display());
+            } else {
+                let rows =
+                    sweep::run::run(&cfg, &out, &options).with_context(|| format!("sweeping {}", config.display()))?;
+                print!("{}", sweep::row::table(&cfg.constant, &rows));
+                eprintln!("wrote {} and {}", out.join("sweep.csv").display(), out.join("sweep.svg").display());
+            }
         }
         Command::Robustness { run, samples, variability, mismatch, read_noise, bits } => {
             let sweep = almost_net::physics::robustness::Sweep { variability, mismatch, read_noise, bits };

@@ -12,6 +12,11 @@
 //! samples = 20000                            # optional: override the design's samples
 //! epochs = 10                                # optional: override training.epochs
 //! fit = "../surrogates/x.toml"               # optional: fit config (default: the trainer's default)
+//!
+//! [gradient]                                 # optional: design by gradient (`--gradient`)
+//! from = 0.0                                 # the constant's range (default: the values' span)
+//! to = 0.5
+//! samples = 40000                            # the one conditioned dataset (default: twice a value's)
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -43,6 +48,21 @@ pub struct ValueRange {
     /// Spacing.
     #[serde(default)]
     pub scale: Scale,
+}
+
+/// `[gradient]`: design by gradient over the swept constant (every key optional).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GradientConfig {
+    /// Lower end of the constant's range (default: the smallest swept value).
+    #[serde(default)]
+    pub from: Option<f64>,
+    /// Upper end (default: the largest swept value).
+    #[serde(default)]
+    pub to: Option<f64>,
+    /// Samples of the conditioned dataset (default: twice a value's).
+    #[serde(default)]
+    pub samples: Option<u64>,
 }
 
 /// A whole sweep config.
@@ -79,6 +99,9 @@ pub struct SweepConfig {
     /// Override of `training.epochs`.
     #[serde(default)]
     pub epochs: Option<usize>,
+    /// Design by gradient over the same constant.
+    #[serde(default)]
+    pub gradient: Option<GradientConfig>,
 }
 
 fn one_seed() -> Vec<u64> {
@@ -134,6 +157,15 @@ impl SweepConfig {
         if self.samples == Some(0) || self.epochs == Some(0) {
             bail!("{origin}: samples and epochs must be at least 1");
         }
+        if let Some(g) = &self.gradient {
+            if g.samples == Some(0) {
+                bail!("{origin}: gradient.samples must be at least 1");
+            }
+            let (from, to) = self.gradient_range();
+            if !(from.is_finite() && to.is_finite() && from < to) {
+                bail!("{origin}: design by gradient needs a range with from < to, got {from} to {to}");
+            }
+        }
         Ok(())
     }
 
@@ -154,6 +186,16 @@ impl SweepConfig {
                 }
             })
             .collect()
+    }
+
+    /// The range design by gradient searches: `[gradient]`'s ends, else the values' span.
+    pub fn gradient_range(&self) -> (f64, f64) {
+        let values = self.values();
+        let g = self.gradient.clone().unwrap_or_default();
+        (
+            g.from.unwrap_or_else(|| values.iter().copied().fold(f64::INFINITY, f64::min)),
+            g.to.unwrap_or_else(|| values.iter().copied().fold(f64::NEG_INFINITY, f64::max)),
+        )
     }
 
     /// Whether the figure's value axis is logarithmic.

@@ -1,7 +1,8 @@
 //! `sweep.svg`: accuracy on the physics (mean over seeds, bars from the lowest to the
 //! highest seed) and on the surrogates against the swept constant, the plain-neuron value
 //! marked, and the surrogate's held-out error on a second axis: a point is never shown
-//! without how far its surrogate was from its device.
+//! without how far its surrogate was from its device. The design by gradient, when run,
+//! adds a star per seed at the constant it settled on and its accuracy on the physics.
 
 use std::path::Path;
 
@@ -46,15 +47,21 @@ fn points(rows: &[SweepRow], log: bool) -> Vec<Point> {
 }
 
 /// Draws the sweep's figure into `path`.
-pub fn draw(path: &Path, cfg: &SweepConfig, rows: &[SweepRow]) -> Result<()> {
+pub fn draw(path: &Path, cfg: &SweepConfig, rows: &[SweepRow], found: &[SweepRow]) -> Result<()> {
     let log = cfg.log_axis();
     let pts = points(rows, log);
-    if pts.is_empty() {
+    let stars: Vec<(f64, f64)> = found
+        .iter()
+        .filter(|r| r.value.is_finite() && r.accuracy_physics.is_finite() && (!log || r.value > 0.0))
+        .map(|r| (if log { r.value.log10() } else { r.value }, 100.0 * r.accuracy_physics))
+        .collect();
+    if pts.is_empty() && stars.is_empty() {
         return Ok(());
     }
     let err = |e: &dyn std::fmt::Display| anyhow!("drawing {}: {e}", path.display());
-    let lo = pts.iter().map(|p| p.x).fold(f64::INFINITY, f64::min);
-    let hi = pts.iter().map(|p| p.x).fold(f64::NEG_INFINITY, f64::max).max(lo + 1e-12);
+    let xs = || pts.iter().map(|p| p.x).chain(stars.iter().map(|s| s.0));
+    let lo = xs().fold(f64::INFINITY, f64::min);
+    let hi = xs().fold(f64::NEG_INFINITY, f64::max).max(lo + 1e-12);
     let pad = 0.05 * (hi - lo).max(1e-9);
     let rmse_top = pts.iter().map(|p| p.rmse).filter(|r| r.is_finite()).fold(0.0, f64::max).max(0.1) * 1.2;
     let mut svg = String::new();
@@ -98,6 +105,14 @@ pub fn draw(path: &Path, cfg: &SweepConfig, rows: &[SweepRow]) -> Result<()> {
             .label("surrogate held-out RMSE (right axis)")
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], RED.stroke_width(1)));
         chart.draw_secondary_series(rmse.iter().map(|&p| Cross::new(p, 4, RED))).map_err(|e| err(&e))?;
+        if !stars.is_empty() {
+            let orange = RGBColor(230, 120, 0);
+            chart
+                .draw_series(stars.iter().map(|&p| TriangleMarker::new(p, 7, orange.filled())))
+                .map_err(|e| err(&e))?
+                .label(format!("design by gradient: the {} it chose, on the physics (one per seed)", cfg.constant))
+                .legend(move |(x, y)| TriangleMarker::new((x + 10, y), 6, orange.filled()));
+        }
         if let Some(r) = cfg.reference.filter(|r| !log || *r > 0.0) {
             let x = if log { r.log10() } else { r };
             chart

@@ -115,10 +115,11 @@ impl DeviceNetwork {
         self
     }
 
-    /// Clips every layer's A into its bounds.
+    /// Clips every layer's A into its bounds, then sets every copy of a shared constant
+    /// (a conditioned device's last parameter) to their mean: [`DeviceNetwork::tie`].
     pub fn project(mut self) -> Self {
         self.layers = self.layers.into_iter().map(DeviceLayer::project).collect();
-        self
+        self.tie()
     }
 
     /// The surrogate metadata of every layer (each layer carries its own); an error names a
@@ -200,7 +201,7 @@ pub fn build(cfg: &NetConfig, input: MapShape, dtype: DType, device: &Device) ->
     let r = &cfg.readout;
     let scale = r.scale.unwrap_or_else(|| auto_scale(r.per_class, upstream_range[1] - upstream_range[0]));
     let readout = Readout { classes: r.classes, per_class: r.per_class, scale };
-    Ok(DeviceNetwork { layers, head: Head::Classes(readout) })
+    Ok(DeviceNetwork { layers, head: Head::Classes(readout) }.centre_tied())
 }
 
 fn check_readout(r: &ReadoutConfig, last: usize) -> Result<()> {

@@ -35,6 +35,10 @@ pub struct RunSummary {
     /// The check on the physics that ended the run.
     #[serde(default)]
     pub physics_check: Option<PhysicsVerdict>,
+    /// Constants the devices share and training chose (design by gradient: a conditioned
+    /// device's last parameter), by name; empty otherwise.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub constants: std::collections::BTreeMap<String, f64>,
 }
 
 /// Writes the final network (`network.bpk`), its A values (`a.npz`, for numpy) and `network.json`.
@@ -83,6 +87,7 @@ pub fn save_run(
         test_accuracy_surrogate: history.last().map_or(f64::NAN, |h| h.test_accuracy),
         history: history.to_vec(),
         physics_check: Some(physics.clone()),
+        constants: network.tied_values(),
     };
     write_json_atomic(&run.join("network.json"), &summary)?;
     Ok(())

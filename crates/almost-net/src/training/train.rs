@@ -106,7 +106,8 @@ pub fn train(cfg: &NetConfig, run: &Path, options: &TrainOptions) -> Result<Trai
         }
     } else if t.alive_start {
         let (started, report) = start_alive(network, &train_set, START_IMAGES, t.seed)?;
-        network = started;
+        // a shared constant (design by gradient) starts at the middle of its range whatever the start
+        network = started.centre_tied();
         start_lines = report.lines();
         start_lines.extend(report.warnings().into_iter().map(|w| format!("WARNING: {w}")));
         report.save(run)?;
@@ -205,9 +206,10 @@ pub fn train(cfg: &NetConfig, run: &Path, options: &TrainOptions) -> Result<Trai
         let worst_error = health.iter().map(|h| h.operating_error).fold(0.0, f64::max);
         let worst_dead = health.iter().map(|h| h.dead_devices).fold(0.0, f64::max);
         let line = format!(
-            "epoch {epoch:>3}: loss {train_loss:.4}  train {:.2}%  test (surrogate) {:.2}%{}{}  {:.1} s",
+            "epoch {epoch:>3}: loss {train_loss:.4}  train {:.2}%  test (surrogate) {:.2}%{}{}{}  {:.1} s",
             100.0 * train_accuracy,
             100.0 * test_accuracy,
+            network.tied_values().iter().map(|(k, v)| format!("  {k} {v:.6}")).collect::<String>(),
             test_accuracy_physics.map_or(String::new(), |p| format!("  test (physics) {:.2}%", 100.0 * p)),
             if health.is_empty() {
                 String::new()

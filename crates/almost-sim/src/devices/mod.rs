@@ -7,8 +7,10 @@
 //! | `fhn-neuron` | FitzHugh-Nagumo neuron with conductance synapses | v, w, quadrature |
 //! | `duffing-mems` | multi-tone driven Duffing resonator | z, z', quadrature |
 //! | `diffsl` | equations from a DiffSL text file (JIT) | any |
+//! | `conditioned` | any built-in device with one constant turned into a last parameter | its own |
 
 pub mod analytic;
+pub mod conditioned;
 pub mod constants;
 pub mod diffsl;
 pub mod diffsl_constants;
@@ -28,6 +30,7 @@ use crate::ode::{OdeDevice, OdeSystem};
 use crate::solver::SolverOverrides;
 
 pub use analytic::{Activation, AnalyticConfig, AnalyticNeuron};
+pub use conditioned::{ConditionedConfig, ConditionedDevice};
 pub use constants::OdeDeviceConfig;
 pub use diffsl::{DiffSlDescription, DiffSlDevice};
 pub use diode_node::DiodeNode;
@@ -49,6 +52,8 @@ pub enum DeviceConfig {
     DuffingMems(OdeDeviceConfig),
     /// A DiffSL-defined device.
     Diffsl(DiffSlRef),
+    /// A built-in device with one constant turned into its last parameter (design by gradient).
+    Conditioned(ConditionedConfig),
     /// A device implemented in Rust by the user (see `Job::for_device`); it cannot be
     /// rebuilt from a config, only recorded.
     Rust(RustDeviceRef),
@@ -82,16 +87,25 @@ impl DeviceConfig {
             Self::FhnNeuron(_) => "fhn-neuron",
             Self::DuffingMems(_) => "duffing-mems",
             Self::Diffsl(_) => "diffsl",
+            Self::Conditioned(_) => "conditioned",
             Self::Rust(_) => "rust",
         }
     }
 
     /// Makes relative file paths absolute against `base` (the folder of the config file).
     pub fn resolve_paths(&mut self, base: &Path) {
-        if let Self::Diffsl(r) = self
-            && r.file.is_relative()
-        {
-            r.file = base.join(&r.file);
+        match self {
+            Self::Diffsl(r) if r.file.is_relative() => r.file = base.join(&r.file),
+            Self::Conditioned(c) => c.device.resolve_paths(base),
+            _ => {}
+        }
+    }
+
+    /// The constant a conditioned device turned into its last parameter, with its range.
+    pub fn conditioned_on(&self) -> Option<(&str, f64, f64)> {
+        match self {
+            Self::Conditioned(c) => Some((c.constant.as_str(), c.from, c.to)),
+            _ => None,
         }
     }
 
@@ -113,6 +127,7 @@ impl DeviceConfig {
                 settings.validate(&r.file.display().to_string())?;
                 Ok(Arc::new(device.with_solver(settings)))
             }
+            Self::Conditioned(c) => Ok(Arc::new(ConditionedDevice::new(c, solver)?)),
             Self::Rust(r) => Err(SimError::config(
                 format!("device '{}'", r.name),
                 "is implemented in Rust and cannot be built from a config; construct it in code and use Job::for_device",

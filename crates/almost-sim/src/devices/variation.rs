@@ -43,6 +43,9 @@ impl DeviceConfig {
             Self::FhnNeuron(_) => &["a", "b", "phi", "g_max"],
             Self::DuffingMems(_) => &["c", "k", "beta"],
             Self::Diffsl(r) => return Ok(DiffSlDescription::read(&r.file)?.varied()),
+            Self::Conditioned(c) => {
+                return Ok(c.device.default_varied()?.into_iter().filter(|n| *n != c.constant).collect());
+            }
             Self::Analytic(_) | Self::Rust(_) => &[],
         };
         Ok(names.iter().map(|s| s.to_string()).collect())
@@ -55,6 +58,18 @@ impl DeviceConfig {
         match &mut out {
             Self::DiodeNode(c) | Self::FhnNeuron(c) | Self::DuffingMems(c) => c.constants.extend(changes.clone()),
             Self::Diffsl(r) => r.constants.extend(changes.clone()),
+            Self::Conditioned(c) => {
+                if changes.contains_key(&c.constant) {
+                    return Err(SimError::config(
+                        format!("device 'conditioned' on '{}'", c.constant),
+                        format!(
+                            "'{}' is a parameter of this device (from {} to {}), not a constant",
+                            c.constant, c.from, c.to
+                        ),
+                    ));
+                }
+                *c.device = c.device.with_constants(changes)?;
+            }
             Self::Analytic(c) => {
                 for (k, v) in changes {
                     match k.as_str() {
