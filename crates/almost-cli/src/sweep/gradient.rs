@@ -102,6 +102,13 @@ pub fn comparison(cfg: &SweepConfig, out: &Path, plain: &[SweepRow], found: &[Sw
         ));
     }
     for r in found {
+        if !r.accuracy_physics.is_finite() {
+            s.push_str(&format!(
+                "design by gradient, seed {}: {} (conditioned surrogate error {:.3}% of range)\n",
+                r.seed, r.status, r.surrogate_rmse_percent
+            ));
+            continue;
+        }
         s.push_str(&format!(
             "design by gradient, seed {}: {} = {:.6}: {:.2}% on the physics ({} images, +-{:.2}), {:.2}% on the \
              surrogates; surrogate error {:.3}% of range\n",
@@ -115,7 +122,7 @@ pub fn comparison(cfg: &SweepConfig, out: &Path, plain: &[SweepRow], found: &[Sw
             r.surrogate_rmse_percent
         ));
     }
-    if !found.is_empty() {
+    if found.iter().any(|r| r.accuracy_physics.is_finite()) {
         s.push_str(&format!("design by gradient: training {found_seconds:.0} s\n"));
     }
     s

@@ -1,13 +1,17 @@
 //! Constants shared by every device: the last parameter of a conditioned device
 //! (`kind = "conditioned"` in almost-sim) is a constant the researcher still chooses when
 //! building the devices, one value for the whole network. Each device carries a copy in its
-//! A; after every optimiser step the copies are replaced by their mean over every device of
-//! every layer that has that constant (the projection onto "all equal", as the clip is the
-//! projection onto the bounds), so the constant trains with the A's: design by gradient.
-//! A network without conditioned devices has no tied columns and is left untouched.
+//! A, all equal from the start. Before every optimiser step each copy's gradient is replaced
+//! by the sum over every copy in the network ([`DeviceNetwork::tie_gradients`]: the gradient
+//! of the loss with respect to the one shared constant), so Adam moves every copy by the
+//! same step, the step it would take on the shared constant itself; after the step the
+//! copies are set to their mean ([`DeviceNetwork::tie`], which only removes rounding), so
+//! the constant trains with the A's: design by gradient. A network without conditioned
+//! devices has no tied columns and is left untouched.
 
 use std::collections::BTreeMap;
 
+use burn::optim::GradientsParams;
 use burn::tensor::{Tensor, TensorData};
 
 use almost_surrogate::tensor_io::to_vec;
@@ -73,6 +77,38 @@ impl DeviceNetwork {
             }
         }
         sums.into_iter().map(|(k, (s, n))| (k, s / n.max(1) as f64)).collect()
+    }
+
+    /// Gives every copy of each shared constant the gradient of the shared constant: the sum
+    /// of the copies' gradients over the network (see the module's documentation).
+    pub fn tie_gradients(&self, mut grads: GradientsParams) -> GradientsParams {
+        let mut totals: BTreeMap<String, f64> = BTreeMap::new();
+        for layer in &self.layers {
+            let tied = layer.tied();
+            let Some(g) = (!tied.is_empty()).then(|| grads.get::<2>(layer.a.id)).flatten() else { continue };
+            let n_a = layer.a_lo.len();
+            let host = to_vec(g);
+            for (k, name) in tied {
+                *totals.entry(name).or_default() += host.chunks(n_a).map(|row| row[k]).sum::<f64>();
+            }
+        }
+        if totals.is_empty() {
+            return grads;
+        }
+        for layer in &self.layers {
+            let tied = layer.tied();
+            let Some(g) = (!tied.is_empty()).then(|| grads.remove::<2>(layer.a.id)).flatten() else { continue };
+            let (dims, dtype, device) = (g.dims(), g.dtype(), g.device());
+            let n_a = layer.a_lo.len();
+            let mut host = to_vec(g);
+            for row in host.chunks_mut(n_a) {
+                for (k, name) in &tied {
+                    row[*k] = totals[name];
+                }
+            }
+            grads.register(layer.a.id, Tensor::<2>::from_data(TensorData::new(host, dims), (&device, dtype)));
+        }
+        grads
     }
 
     /// Replaces every copy of each shared constant by their mean over the network.

@@ -28,8 +28,9 @@ impl EpochTotals {
 }
 
 /// Runs `step` on every batch, each followed by an Adam step at `lr_at(batch index)` (in
-/// half-ranges of each parameter: [`DeviceNetwork::scale_steps`]) and the projection of A
-/// into its bounds; `after` is told each batch index (progress bars).
+/// half-ranges of each parameter: [`DeviceNetwork::scale_steps`]; a constant shared by
+/// every device takes the step of its summed gradient: [`DeviceNetwork::tie_gradients`]) and
+/// the projection of A into its bounds; `after` is told each batch index (progress bars).
 pub fn run_epoch(
     mut network: DeviceNetwork,
     optim: &mut ModuleOptimizer,
@@ -50,7 +51,8 @@ pub fn run_epoch(
         };
         totals.last_lr = lr;
         let before: Vec<Tensor<2>> = network.layers.iter().map(|l| l.a.val().detach()).collect();
-        network = optim.step(lr, network, out.grads).scale_steps(&before).project();
+        let grads = network.tie_gradients(out.grads);
+        network = optim.step(lr, network, grads).scale_steps(&before).project();
         after(b, lr);
     }
     Ok((network, totals))

@@ -21,7 +21,21 @@ pub fn analytic_surrogate(dir: &Path, n: usize) -> PathBuf {
     let text = format!(
         "name = \"a\"\n[device]\nkind = \"analytic\"\nfan_in = {n}\n[design]\nkind = \"sobol\"\nsamples = 3000\nseed = 2\n"
     );
-    let cfg: GenerateConfig = toml::from_str(&text).unwrap();
+    surrogate_of(dir, &text, &format!("{n}"))
+}
+
+/// The same device conditioned on its eps in [0, 0.5] (eps is its last parameter).
+pub fn conditioned_surrogate(dir: &Path, n: usize) -> PathBuf {
+    let text = format!(
+        "name = \"c\"\n[device]\nkind = \"conditioned\"\nconstant = \"eps\"\nfrom = 0.0\nto = 0.5\n\
+         [device.device]\nkind = \"analytic\"\nfan_in = {n}\n[design]\nkind = \"sobol\"\nsamples = 3000\nseed = 2\n"
+    );
+    surrogate_of(dir, &text, &format!("c{n}"))
+}
+
+fn surrogate_of(dir: &Path, text: &str, tag: &str) -> PathBuf {
+    let cfg: GenerateConfig = toml::from_str(text).unwrap();
+    let n = tag;
     let data = dir.join(format!("data{n}"));
     generate(&cfg.resolve("test").unwrap(), &data, &GenerateOptions::default()).unwrap();
     let ds = Dataset::load(&data).unwrap();
