@@ -71,6 +71,7 @@ pub fn run(devices: &[String], fan_in: usize, sizes: &[usize], target: f64, work
                     hidden: vec![64, 64],
                     activation: Activation::Softsign,
                     pair_products: true,
+                    square_products: false,
                 },
                 ..Default::default()
             };

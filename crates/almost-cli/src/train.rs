@@ -15,12 +15,32 @@ pub fn surrogate(data: &Path, out: &Path, config: Option<&Path>, check_gradients
     surrogate_with(&dataset, out, &cfg, check_gradients)
 }
 
-/// The fit config of `config`, or the trainer's default for the dataset's device shape.
+/// The fit config of `config`, or the trainer's default for the dataset's device: the
+/// candidates for its shape each fitted once, the lowest validation loss kept (printed).
 pub fn fit_config(config: Option<&Path>, dataset: &Dataset) -> Result<FitConfig> {
+    if let Some(p) = config {
+        return Ok(FitConfig::load(p)?);
+    }
+    let (chosen, trials) = almost_surrogate::choose::choose_default(dataset)?;
+    for t in &trials {
+        eprintln!("default fit, trying {}: best validation loss {:.3e}", t.architecture, t.val_loss);
+    }
+    if trials.len() > 1 {
+        eprintln!(
+            "default fit: {} (lowest validation loss; the test split is not used)",
+            chosen.architecture.describe()
+        );
+    }
+    Ok(chosen)
+}
+
+/// The fit configs a saved surrogate may have been fitted with: `config`, or every default
+/// candidate for the dataset's device shape (to reuse a saved default fit without trying again).
+pub fn fit_candidates(config: Option<&Path>, dataset: &Dataset) -> Result<Vec<FitConfig>> {
     let spec = &dataset.manifest.plan.device;
     Ok(match config {
-        Some(p) => FitConfig::load(p)?,
-        None => FitConfig::for_device(spec.n_inputs(), spec.n_params()),
+        Some(p) => vec![FitConfig::load(p)?],
+        None => FitConfig::candidates(spec.n_inputs(), spec.n_params()),
     })
 }
 

@@ -39,7 +39,7 @@ pub enum Command {
         #[arg(long)]
         out: PathBuf,
         /// Fit config (TOML: [architecture], [training], [report], [refine]). Without it: an MLP
-        /// [64, 64] of softsign with the x_i * A_i products where each input has its own parameter.
+        /// [64, 64] of softsign with the x_i * A_i and x_i^2 * A_i products where each input has its own parameter.
         #[arg(long)]
         config: Option<PathBuf>,
         /// Skip the comparison of gradients with the device's finite differences.

@@ -18,7 +18,12 @@ fn poor_surrogate(dir: &std::path::Path) -> std::path::PathBuf {
     generate(&cfg.resolve("test").unwrap(), &dir.join("poor-data"), &GenerateOptions::default()).unwrap();
     let ds = Dataset::load(&dir.join("poor-data")).unwrap();
     let mut fc = FitConfig {
-        architecture: Architecture::Mlp { hidden: vec![4], activation: Activation::Tanh, pair_products: false },
+        architecture: Architecture::Mlp {
+            hidden: vec![4],
+            activation: Activation::Tanh,
+            pair_products: false,
+            square_products: false,
+        },
         ..Default::default()
     };
     fc.training.max_epochs = 2;

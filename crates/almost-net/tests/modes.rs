@@ -68,7 +68,12 @@ fn diode_surrogate(dir: &std::path::Path, n: usize) -> std::path::PathBuf {
     generate(&cfg.resolve("t").unwrap(), &data, &GenerateOptions::default()).unwrap();
     let ds = Dataset::load(&data).unwrap();
     let mut fc = FitConfig {
-        architecture: Architecture::Mlp { hidden: vec![16], activation: Activation::Softsign, pair_products: true },
+        architecture: Architecture::Mlp {
+            hidden: vec![16],
+            activation: Activation::Softsign,
+            pair_products: true,
+            square_products: false,
+        },
         ..Default::default()
     };
     fc.training.max_epochs = 40;

@@ -27,7 +27,12 @@ fn threshold_surrogate(dir: &Path) -> PathBuf {
     generate(&cfg.resolve("test").unwrap(), &data, &GenerateOptions::default()).unwrap();
     let ds = Dataset::load(&data).unwrap();
     let mut fc = FitConfig {
-        architecture: Architecture::Mlp { hidden: vec![32, 32], activation: Activation::Softsign, pair_products: true },
+        architecture: Architecture::Mlp {
+            hidden: vec![32, 32],
+            activation: Activation::Softsign,
+            pair_products: true,
+            square_products: false,
+        },
         ..Default::default()
     };
     fc.training.max_epochs = 300;

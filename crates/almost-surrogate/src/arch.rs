@@ -18,6 +18,7 @@ use crate::error::{Result, SurrogateError};
 ///                         # whole architecture left out: softsign)
 /// pair_products = false   # mlp: also feed x_i * A_i (each input times its own parameter;
 ///                         # parameters past the inputs' own enter plainly)
+/// square_products = false # mlp: also feed x_i^2 * A_i (second order of each input line)
 /// # one-layer: y = f_nl(Q . B + b), Q = all monomials of the normalised [x, A] up to `degree`
 /// # degree = 3
 /// ```
@@ -37,6 +38,11 @@ pub enum Architecture {
         /// parameters as inputs.
         #[serde(default)]
         pair_products: bool,
+        /// Also feed x_i^2 * A_i (normalised): with `pair_products`, each input line's
+        /// contribution A_i h(x_i) to second order in x_i, the even-order distortion of an
+        /// almost-linear line. Needs as many parameters as inputs.
+        #[serde(default)]
+        square_products: bool,
     },
     /// The seed's one-layer form y = f_nl(Q . B + b) on polynomial features Q.
     OneLayer {
@@ -59,7 +65,12 @@ fn default_degree() -> usize {
 
 impl Default for Architecture {
     fn default() -> Self {
-        Self::Mlp { hidden: default_hidden(), activation: Activation::Softsign, pair_products: false }
+        Self::Mlp {
+            hidden: default_hidden(),
+            activation: Activation::Softsign,
+            pair_products: false,
+            square_products: false,
+        }
     }
 }
 
@@ -67,8 +78,13 @@ impl Architecture {
     /// Short name for reports.
     pub fn describe(&self) -> String {
         match self {
-            Self::Mlp { hidden, activation, pair_products } => {
-                let products = if *pair_products { " with x*A products" } else { "" };
+            Self::Mlp { hidden, activation, pair_products, square_products } => {
+                let products = match (pair_products, square_products) {
+                    (true, true) => " with x*A and x^2*A products",
+                    (true, false) => " with x*A products",
+                    (false, true) => " with x^2*A products",
+                    (false, false) => "",
+                };
                 format!("mlp {hidden:?} {activation:?}{products}").to_lowercase()
             }
             Self::OneLayer { degree, activation } => format!("one-layer degree {degree} {activation:?}").to_lowercase(),
@@ -79,12 +95,15 @@ impl Architecture {
     pub fn validate(&self, n_x: usize, n_a: usize, origin: &str) -> Result<()> {
         let d_in = n_x + n_a;
         match self {
-            Self::Mlp { pair_products: true, .. } if n_a < n_x => Err(SurrogateError::config(
-                origin,
-                format!(
-                    "architecture.pair_products needs one parameter per input; the device has {n_x} inputs and only {n_a} parameters"
-                ),
-            )),
+            Self::Mlp { pair_products, square_products, .. } if (*pair_products || *square_products) && n_a < n_x => {
+                Err(SurrogateError::config(
+                    origin,
+                    format!(
+                        "architecture.pair_products and square_products need one parameter per input; the device has \
+                         {n_x} inputs and only {n_a} parameters"
+                    ),
+                ))
+            }
             Self::Mlp { hidden, .. } if hidden.contains(&0) => {
                 Err(SurrogateError::config(origin, "architecture.hidden has a layer of width 0"))
             }
@@ -103,18 +122,35 @@ impl Architecture {
     pub fn init(&self, n_x: usize, n_a: usize, d_out: usize, dtype: DType, device: &Device) -> Body {
         let d_in = n_x + n_a;
         match self {
-            Self::Mlp { hidden, activation, pair_products } => {
+            Self::Mlp { hidden, activation, pair_products, square_products } => {
                 let pairs = if *pair_products { n_x } else { 0 };
-                let mut widths = vec![d_in + pairs];
+                let squares = if *square_products { n_x } else { 0 };
+                let mut widths = vec![d_in + pairs + squares];
                 widths.extend(hidden);
                 widths.push(d_out);
                 let layers = widths.windows(2).map(|w| Dense::new(w[0], w[1], dtype, device)).collect();
-                Body { layers, activation: *activation, monomials: Vec::new(), final_activation: false, n_x, pairs }
+                Body {
+                    layers,
+                    activation: *activation,
+                    monomials: Vec::new(),
+                    final_activation: false,
+                    n_x,
+                    pairs,
+                    squares,
+                }
             }
             Self::OneLayer { degree, activation } => {
                 let monos = monomials(d_in, *degree);
                 let layers = vec![Dense::new(monos.len(), d_out, dtype, device)];
-                Body { layers, activation: *activation, monomials: monos, final_activation: true, n_x, pairs: 0 }
+                Body {
+                    layers,
+                    activation: *activation,
+                    monomials: monos,
+                    final_activation: true,
+                    n_x,
+                    pairs: 0,
+                    squares: 0,
+                }
             }
         }
     }
@@ -160,6 +196,9 @@ pub struct Body {
     /// Number of x_i * A_i product features appended to the input (0 or n_x).
     #[module(skip)]
     pub pairs: usize,
+    /// Number of x_i^2 * A_i features appended after them (0 or n_x).
+    #[module(skip)]
+    pub squares: usize,
 }
 
 impl Body {
@@ -171,12 +210,19 @@ impl Body {
     pub fn forward(&self, z: Tensor<2>) -> Tensor<2> {
         let h = if !self.monomials.is_empty() {
             self.features(z)
-        } else if self.pairs > 0 {
-            let [batch, d] = z.dims();
-            let zx = z.clone().slice([0..batch, 0..self.pairs]);
-            let za = z.clone().slice([0..batch, self.n_x..self.n_x + self.pairs]);
-            let _ = d;
-            Tensor::cat(vec![z, zx * za], 1)
+        } else if self.pairs + self.squares > 0 {
+            let [batch, _] = z.dims();
+            let n = self.n_x;
+            let zx = z.clone().slice([0..batch, 0..n]);
+            let za = z.clone().slice([0..batch, n..2 * n]);
+            let mut parts = vec![z];
+            if self.pairs > 0 {
+                parts.push(zx.clone() * za.clone());
+            }
+            if self.squares > 0 {
+                parts.push(zx.clone() * zx * za);
+            }
+            Tensor::cat(parts, 1)
         } else {
             z
         };
@@ -248,11 +294,24 @@ mod tests {
     #[test]
     fn toml_architecture_rejects_unknown_keys() {
         let a: Architecture = toml::from_str("kind = \"mlp\"\nhidden = [8]\n").unwrap();
-        assert_eq!(a, Architecture::Mlp { hidden: vec![8], activation: Activation::Tanh, pair_products: false });
+        assert_eq!(
+            a,
+            Architecture::Mlp {
+                hidden: vec![8],
+                activation: Activation::Tanh,
+                pair_products: false,
+                square_products: false
+            }
+        );
         let err = toml::from_str::<Architecture>("kind = \"mlp\"\nhiden = [8]\n").unwrap_err().to_string();
         assert!(err.contains("hiden"), "{err}");
         assert!(Architecture::OneLayer { degree: 9, activation: Activation::Tanh }.validate(2, 2, "c").is_err());
-        let mlp = Architecture::Mlp { hidden: vec![4], activation: Activation::Tanh, pair_products: true };
+        let mlp = Architecture::Mlp {
+            hidden: vec![4],
+            activation: Activation::Tanh,
+            pair_products: true,
+            square_products: false,
+        };
         assert!(mlp.validate(3, 2, "c").unwrap_err().to_string().contains("one parameter per input"));
         assert!(mlp.validate(3, 4, "c").is_ok(), "a conditioned device's extra parameter enters plainly");
     }

@@ -247,7 +247,12 @@ mod tests {
         let inputs: Vec<f64> =
             (0..64).flat_map(|i| [((i * 7) % 17) as f64 / 8.0 - 1.0, ((i * 5) % 13) as f64 / 6.0 - 1.0]).collect();
         let flat = inputs.chunks(2).filter(|p| p[0] * p[1] < 0.5 - 1e-3).count() as f64 / 64.0;
-        let arch = Architecture::Mlp { hidden: vec![8], activation: Activation::Softsign, pair_products: true };
+        let arch = Architecture::Mlp {
+            hidden: vec![8],
+            activation: Activation::Softsign,
+            pair_products: true,
+            square_products: false,
+        };
         let norm = Normalization {
             in_shift: vec![0.0; 2],
             in_scale: vec![1.0; 2],

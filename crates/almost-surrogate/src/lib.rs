@@ -8,7 +8,8 @@
 //!
 //! ## Tasks
 //! - **Configure**: [`FitConfig`] (TOML: [`Architecture`] = MLP or the seed's one-layer
-//!   polynomial form, training schedule, report settings).
+//!   polynomial form, training schedule, report settings); without one,
+//!   [`choose::choose_default`] tries the default candidates and keeps the best on validation.
 //! - **Fit**: [`fit()`] on an [`almost_sim::Dataset`]: seeded split, Adam with a plateau
 //!   schedule and early stopping, then [`FitReport`] (RMSE, max error, R^2, error relative to
 //!   the output range, outer shell vs interior, gradient check).
@@ -23,6 +24,7 @@
 
 pub mod activation;
 pub mod arch;
+pub mod choose;
 pub mod config;
 pub mod data;
 pub mod dense;

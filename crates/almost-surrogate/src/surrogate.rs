@@ -111,15 +111,19 @@ impl Surrogate {
             // parameter term once per device, broadcast over the batch: [m, h] -> [batch * m, h]
             let pa = za.clone().matmul(wa).unsqueeze_dim::<3>(0).expand([batch, m, h]).reshape([batch * m, h]);
             let mut pre = zx.clone().matmul(wx) + pa + first.bias.val().unsqueeze_dim(0);
-            let pairs = self.body.pairs;
-            if pairs > 0 {
-                let wp = w.slice(n_x + n_a..n_x + n_a + pairs);
-                let za_b = za
-                    .slice([0..m, 0..pairs])
-                    .unsqueeze_dim::<3>(0)
-                    .expand([batch, m, pairs])
-                    .reshape([batch * m, pairs]);
-                pre = pre + (zx.slice([0..batch * m, 0..pairs]) * za_b).matmul(wp);
+            let (pairs, squares) = (self.body.pairs, self.body.squares);
+            if pairs + squares > 0 {
+                // x_i * A_i and x_i^2 * A_i per device input, A_i once per device
+                let za_b =
+                    za.slice([0..m, 0..n_x]).unsqueeze_dim::<3>(0).expand([batch, m, n_x]).reshape([batch * m, n_x]);
+                if pairs > 0 {
+                    let wp = w.clone().slice(n_x + n_a..n_x + n_a + pairs);
+                    pre = pre + (zx.clone() * za_b.clone()).matmul(wp);
+                }
+                if squares > 0 {
+                    let wq = w.slice(n_x + n_a + pairs..n_x + n_a + pairs + squares);
+                    pre = pre + (zx.clone() * zx.clone() * za_b).matmul(wq);
+                }
             }
             let h1 = if self.body.layers.len() > 1 { self.body.activation.apply(pre) } else { pre };
             let rest = Body {
@@ -129,6 +133,7 @@ impl Surrogate {
                 final_activation: self.body.final_activation,
                 n_x,
                 pairs: 0,
+                squares: 0,
             };
             if rest.layers.is_empty() { h1 } else { rest.forward_from_first(h1, None) }
         } else {
@@ -202,9 +207,36 @@ mod tests {
         let device = Device::flex();
         let opts = TensorCreationOptions::new(device.clone()).with_dtype(DType::F64);
         for arch in [
-            Architecture::Mlp { hidden: vec![5, 3], activation: Activation::Tanh, pair_products: false },
-            Architecture::Mlp { hidden: vec![5], activation: Activation::Silu, pair_products: true },
-            Architecture::Mlp { hidden: vec![], activation: Activation::Tanh, pair_products: false },
+            Architecture::Mlp {
+                hidden: vec![5, 3],
+                activation: Activation::Tanh,
+                pair_products: false,
+                square_products: false,
+            },
+            Architecture::Mlp {
+                hidden: vec![5],
+                activation: Activation::Silu,
+                pair_products: true,
+                square_products: false,
+            },
+            Architecture::Mlp {
+                hidden: vec![],
+                activation: Activation::Tanh,
+                pair_products: false,
+                square_products: false,
+            },
+            Architecture::Mlp {
+                hidden: vec![4],
+                activation: Activation::Softsign,
+                pair_products: true,
+                square_products: true,
+            },
+            Architecture::Mlp {
+                hidden: vec![3],
+                activation: Activation::Tanh,
+                pair_products: false,
+                square_products: true,
+            },
             Architecture::OneLayer { degree: 2, activation: Activation::Tanh },
         ] {
             let s = surrogate(&arch, n);

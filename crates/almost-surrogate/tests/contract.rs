@@ -14,8 +14,33 @@ use burn::tensor::Device;
 
 fn kinds() -> Vec<(Architecture, f64)> {
     vec![
-        (Architecture::Mlp { hidden: vec![32, 32], activation: Activation::Tanh, pair_products: false }, 0.01),
-        (Architecture::Mlp { hidden: vec![32, 32], activation: Activation::Tanh, pair_products: true }, 0.01),
+        (
+            Architecture::Mlp {
+                hidden: vec![32, 32],
+                activation: Activation::Tanh,
+                pair_products: false,
+                square_products: false,
+            },
+            0.01,
+        ),
+        (
+            Architecture::Mlp {
+                hidden: vec![32, 32],
+                activation: Activation::Tanh,
+                pair_products: true,
+                square_products: false,
+            },
+            0.01,
+        ),
+        (
+            Architecture::Mlp {
+                hidden: vec![32, 32],
+                activation: Activation::Tanh,
+                pair_products: true,
+                square_products: true,
+            },
+            0.01,
+        ),
         (Architecture::OneLayer { degree: 3, activation: Activation::Tanh }, 0.002),
     ]
 }

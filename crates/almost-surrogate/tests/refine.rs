@@ -11,7 +11,12 @@ use almost_surrogate::{Activation, Architecture, FitConfig, FitOptions, RefineCo
 
 fn config(rounds: usize) -> FitConfig {
     let mut cfg = FitConfig {
-        architecture: Architecture::Mlp { hidden: vec![16, 16], activation: Activation::Tanh, pair_products: false },
+        architecture: Architecture::Mlp {
+            hidden: vec![16, 16],
+            activation: Activation::Tanh,
+            pair_products: false,
+            square_products: false,
+        },
         refine: RefineConfig { rounds, probe: 300, worst: 40, per_point: 5, radius: 0.05, seed: 4 },
         ..Default::default()
     };

@@ -50,9 +50,12 @@ pub fn generate_and_fit(
     let data = dir.join("dataset");
     generate(&job, &data, &GenerateOptions { progress: options.progress, ..Default::default() })?;
     let dataset = Dataset::load(&data)?;
-    let fit_cfg = crate::train::fit_config(cfg.fit.as_deref(), &dataset)?;
     let model = dir.join("surrogate");
-    if reusable(&model, &dataset, &fit_cfg).is_none() {
+    let saved = crate::train::fit_candidates(cfg.fit.as_deref(), &dataset)?
+        .iter()
+        .any(|c| reusable(&model, &dataset, c).is_some());
+    if !saved {
+        let fit_cfg = crate::train::fit_config(cfg.fit.as_deref(), &dataset)?;
         let fit_options = if options.progress { FitOptions::with_progress() } else { FitOptions::default() };
         let outcome = fit_and_save(&dataset, &model, &fit_cfg, false, &fit_options)?;
         for w in &outcome.warnings {

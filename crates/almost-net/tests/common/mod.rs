@@ -40,7 +40,12 @@ fn surrogate_of(dir: &Path, text: &str, tag: &str) -> PathBuf {
     generate(&cfg.resolve("test").unwrap(), &data, &GenerateOptions::default()).unwrap();
     let ds = Dataset::load(&data).unwrap();
     let mut fc = FitConfig {
-        architecture: Architecture::Mlp { hidden: vec![16], activation: Activation::Tanh, pair_products: true },
+        architecture: Architecture::Mlp {
+            hidden: vec![16],
+            activation: Activation::Tanh,
+            pair_products: true,
+            square_products: false,
+        },
         ..Default::default()
     };
     fc.training.max_epochs = 60;
