@@ -218,6 +218,17 @@ mod tests {
             assert!(cfg.simulation.exists() && cfg.network.exists(), "{name}: {cfg:?}");
             assert!(cfg.values().len() >= 4 && cfg.seeds.len() >= 2, "{name}");
         }
+        // the commented reference names every key
+        let reference = SweepConfig::load(&dir.join("reference.toml")).unwrap();
+        assert!(reference.simulation.exists() && reference.network.exists());
+        let text = std::fs::read_to_string(dir.join("reference.toml")).unwrap();
+        for key in ["name", "simulation", "constant", "values", "range", "network", "seeds", "reference", "samples"] {
+            assert!(text.contains(&format!("{key} =")), "reference.toml lacks {key}");
+        }
+        for key in ["epochs", "fit", "[gradient]", "from", "to"] {
+            assert!(text.contains(key), "reference.toml lacks {key}");
+        }
+        assert_eq!(reference.gradient_range(), (0.0, 1.0));
     }
 
     #[test]
