@@ -33,7 +33,12 @@ fn main() -> anyhow::Result<()> {
 
     // 2. its surrogate
     let mut fc = FitConfig {
-        architecture: Architecture::Mlp { hidden: vec![32, 32], activation: Activation::Tanh, pair_products: true },
+        architecture: Architecture::Mlp {
+            hidden: vec![32, 32],
+            activation: Activation::Tanh,
+            pair_products: true,
+            square_products: false,
+        },
         ..Default::default()
     };
     fc.training.max_epochs = 300;

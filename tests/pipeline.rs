@@ -51,7 +51,12 @@ fn diode_node_from_simulation_to_physics() {
 
     // fit and save
     let mut fc = FitConfig {
-        architecture: Architecture::Mlp { hidden: vec![24, 24], activation: Activation::Softsign, pair_products: true },
+        architecture: Architecture::Mlp {
+            hidden: vec![24, 24],
+            activation: Activation::Softsign,
+            pair_products: true,
+            square_products: false,
+        },
         ..Default::default()
     };
     fc.training.max_epochs = 150;

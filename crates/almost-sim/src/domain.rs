@@ -34,6 +34,15 @@ impl DomainBox {
         }
     }
 
+    /// The interval every input shares: the largest lower end and the smallest upper end
+    /// over the inputs (where a network's fixed input map must land).
+    pub fn common_x(&self) -> (f64, f64) {
+        (
+            self.x.iter().map(|r| r[0]).fold(f64::NEG_INFINITY, f64::max),
+            self.x.iter().map(|r| r[1]).fold(f64::INFINITY, f64::min),
+        )
+    }
+
     /// The device's box narrowed or widened by `overrides`, validated.
     pub fn from_overrides(spec: &DeviceSpec, overrides: &BoxOverrides, origin: &str) -> Result<Self> {
         let mut b = Self::of_spec(spec);

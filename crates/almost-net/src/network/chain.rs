@@ -172,8 +172,7 @@ pub fn build(cfg: &NetConfig, input: MapShape, dtype: DType, device: &Device) ->
                 format!("output {} requested, the device has {} outputs", lc.output, meta.n_y),
             ));
         }
-        let x_lo = meta.domain.x.iter().map(|r| r[0]).fold(f64::NEG_INFINITY, f64::max);
-        let x_hi = meta.domain.x.iter().map(|r| r[1]).fold(f64::INFINITY, f64::min);
+        let (x_lo, x_hi) = meta.domain.common_x();
         // device outputs may stray a little past the range seen in the dataset: keep 2 % inside
         let margin = if l == 0 { 0.0 } else { 0.02 * (x_hi - x_lo) };
         let (t_lo, t_hi) = (x_lo + margin, x_hi - margin);

@@ -216,12 +216,7 @@ fn centred(layer: &DeviceLayer, a: &[f64], centre: f64) -> Vec<f64> {
 /// The common input box of a layer's devices (the tightest over its inputs); [0, 1] for a
 /// layer built by hand.
 fn box_x(layer: &DeviceLayer) -> (f64, f64) {
-    layer.domain().map_or((0.0, 1.0), |d| {
-        (
-            d.x.iter().map(|r| r[0]).fold(f64::NEG_INFINITY, f64::max),
-            d.x.iter().map(|r| r[1]).fold(f64::INFINITY, f64::min),
-        )
-    })
+    layer.domain().map_or((0.0, 1.0), almost_sim::DomainBox::common_x)
 }
 
 /// The output range of the layer's device output (1 for a layer built by hand).
