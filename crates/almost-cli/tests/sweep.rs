@@ -11,27 +11,7 @@ use almost_cli::sweep::run::{SweepOptions, run, value_dir};
 fn a_small_sweep_runs_end_to_end_and_resumes_to_the_same_csv() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path();
-    almost_net::data::synthetic::write_bars(&root.join("bars"), 150).unwrap();
-    std::fs::write(
-        root.join("sim.toml"),
-        "name = \"an\"\n[device]\nkind = \"analytic\"\nfan_in = 4\neps = 0.0\n[design]\nkind = \"sobol\"\nsamples = 600\nseed = 2\n[output]\nshard_size = 128\n",
-    )
-    .unwrap();
-    std::fs::write(
-        root.join("fit.toml"),
-        "[architecture]\nkind = \"mlp\"\nhidden = [16]\npair_products = true\n[training]\nmax_epochs = 60\n",
-    )
-    .unwrap();
-    std::fs::write(
-        root.join("net.toml"),
-        "name = \"bars\"\n[data]\ndir = \"bars\"\ntrain = 96\ntest = 48\nclasses = 3\n\
-         [[layers]]\nsurrogate = \"replaced\"\nwiring = { kind = \"patches\", kernel = 2, stride = 2, channels = 2 }\n\
-         [[layers]]\nsurrogate = \"replaced\"\nwiring = { kind = \"random\", devices = 6, fan_in = 4, seed = 3 }\n\
-         [readout]\nclasses = 3\nper_class = 2\n[training]\nbatch_size = 16\nlearning_rate = 0.05\nmax_surrogate_error = 0.2\n",
-    )
-    .unwrap();
-    let sweeps = root.join("sweeps");
-    std::fs::create_dir_all(&sweeps).unwrap();
+    let sweeps = small_problem(root);
     std::fs::write(
         sweeps.join("eps.toml"),
         "name = \"eps\"\nsimulation = \"../sim.toml\"\nconstant = \"eps\"\nvalues = [0.0, 0.5, 1.0]\n\
@@ -80,12 +60,12 @@ fn small_problem(root: &std::path::Path) -> std::path::PathBuf {
     almost_net::data::synthetic::write_bars(&root.join("bars"), 150).unwrap();
     std::fs::write(
         root.join("sim.toml"),
-        "name = \"an\"\n[device]\nkind = \"analytic\"\nfan_in = 4\neps = 0.0\n[design]\nkind = \"sobol\"\nsamples = 800\nseed = 2\n",
+        "name = \"an\"\n[device]\nkind = \"analytic\"\nfan_in = 4\neps = 0.0\n[design]\nkind = \"sobol\"\nsamples = 600\nseed = 2\n[output]\nshard_size = 128\n",
     )
     .unwrap();
     std::fs::write(
         root.join("fit.toml"),
-        "[architecture]\nkind = \"mlp\"\nhidden = [24]\npair_products = true\n[training]\nmax_epochs = 80\n",
+        "[architecture]\nkind = \"mlp\"\nhidden = [16]\npair_products = true\n[training]\nmax_epochs = 60\n",
     )
     .unwrap();
     std::fs::write(
