@@ -118,6 +118,9 @@ fn design_by_gradient_trains_one_shared_constant_and_checks_it_on_the_physics() 
         other => panic!("{other:?}"),
     };
     assert!((eps - r.value).abs() < 1e-9);
+    let simulated = almost_sim::Dataset::load(&out.join("gradient/at-theta")).unwrap();
+    assert_eq!(simulated.manifest.plan.device.constants["eps"], eps);
+    assert_eq!(simulated.manifest.ok, 600);
     let svg = std::fs::read_to_string(out.join("sweep.svg")).unwrap();
     assert!(svg.contains("design by gradient"));
     let csv = std::fs::read_to_string(out.join("gradient/gradient.csv")).unwrap();

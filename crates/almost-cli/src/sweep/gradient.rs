@@ -7,9 +7,9 @@
 //! settled on (the conditioned device answers exactly as the plain device there).
 //!
 //! Folder `<out>/gradient/`: `dataset/`, `surrogate/`, `seed-S/` (each resumes like a sweep
-//! value), `gradient.csv` (the sweep's columns, the value being the theta found) and
-//! `at-theta.toml` (the generation config at the mean theta found, to simulate the chosen
-//! device on its own).
+//! value), `gradient.csv` (the sweep's columns, the value being the theta found),
+//! `at-theta.toml` (the generation config at the mean theta found) and `at-theta/` (that
+//! device simulated on its own with the sweep's design: a plain surrogate can be fitted to it).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -54,6 +54,17 @@ pub fn run(cfg: &SweepConfig, out: &Path, options: &SweepOptions) -> Result<Vec<
         let mut at = GenerateConfig::load(&cfg.simulation)?;
         at.device = at.device.with_constants(&BTreeMap::from([(cfg.constant.clone(), theta)]))?;
         at.name = format!("{}-{}-{theta:.6}", at.name, cfg.constant);
+        at.output.dir = None;
+        if let Some(n) = cfg.samples {
+            at.design.samples = n;
+        }
+        // the chosen device simulated on its own (resumes; a plain surrogate can be fitted to it)
+        let job = at.resolve(&cfg.simulation.display().to_string())?;
+        almost_sim::generate(
+            &job,
+            &dir.join("at-theta"),
+            &almost_sim::GenerateOptions { progress: options.progress, ..Default::default() },
+        )?;
         let text = format!(
             "# The device at the {} design by gradient settled on (mean over {} seeds), from {}.\n{}",
             cfg.constant,
