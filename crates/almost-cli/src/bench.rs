@@ -1,10 +1,14 @@
-//! `almost-simulate bench`: samples/s per built-in device, generator vs bare diffsol loop.
+//! `almost-simulate bench`: samples/s per built-in device, generator vs bare diffsol loop,
+//! then each ODE device's solve against its floor (right-hand-side and Jacobian evaluations
+//! per solve times their cost measured on their own).
 
 use anyhow::Result;
 
 use almost_sim::GenerateConfig;
 use almost_sim::bench::bench_job;
-use almost_sim::devices::DeviceConfig;
+use almost_sim::devices::{DeviceConfig, DiodeNode, DuffingMems, FhnNeuron, OdeDeviceConfig};
+use almost_sim::floor::{Floor, measure};
+use almost_sim::{OdeSystem, SolverSettings};
 
 /// (device kind, samples at scale 1) — sized for a few seconds per measurement on one core.
 const DEVICES: [(&str, u64); 4] =
@@ -34,4 +38,43 @@ pub fn run(scale: f64, fan_in: usize, repeats: usize) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Prints each built-in ODE device's time per solve next to its floor (one thread).
+pub fn floors(fan_in: usize, repeats: usize) -> Result<()> {
+    println!(
+        "\n{:<14} {:>10} {:>10} {:>9} {:>9} {:>10} {:>10} {:>12}",
+        "device", "rhs/solve", "jac/solve", "rhs ns", "jac ns", "floor us", "solve us", "solve/floor"
+    );
+    let config = OdeDeviceConfig { fan_in, constants: Default::default() };
+    let row = |kind: &str, f: Floor| {
+        println!(
+            "{kind:<14} {:>10.1} {:>10.1} {:>9.1} {:>9.1} {:>10.2} {:>10.2} {:>12.1}",
+            f.rhs_per_solve,
+            f.jac_per_solve,
+            f.rhs_ns,
+            f.jac_ns,
+            f.floor_us(),
+            f.solve_us,
+            f.ratio()
+        );
+    };
+    row("diode-node", floor_of(&DiodeNode::new(&config)?, 400, repeats)?);
+    row("fhn-neuron", floor_of(&FhnNeuron::new(&config)?, 100, repeats)?);
+    row("duffing-mems", floor_of(&DuffingMems::new(&config)?, 20, repeats)?);
+    Ok(())
+}
+
+fn floor_of<S: OdeSystem>(system: &S, points: u64, repeats: usize) -> Result<Floor> {
+    let kind = system.spec().kind.clone();
+    let fan_in = system.spec().n_inputs();
+    let job = GenerateConfig::sobol("floor", DeviceConfig::builtin(&kind, fan_in)?, points, 1).resolve("floor")?;
+    let p: Vec<Vec<f64>> = (0..points)
+        .map(|i| {
+            let (x, a) = job.point(i);
+            x.into_iter().chain(a).collect()
+        })
+        .collect();
+    let settings: SolverSettings = job.device.solver().cloned().unwrap_or_else(|| system.default_solver());
+    Ok(measure(system, &settings, &p, repeats)?)
 }

@@ -28,6 +28,7 @@ pub mod design;
 pub mod devices;
 pub mod domain;
 pub mod error;
+pub mod floor;
 pub mod fsutil;
 pub mod generate;
 pub mod grow;

@@ -80,7 +80,9 @@ enum Command {
         #[arg(required = true)]
         inputs: Vec<PathBuf>,
     },
-    /// Measure samples/s of every built-in device, and the generator's overhead over a bare diffsol loop.
+    /// Measure samples/s of every built-in device and the generator's overhead over a bare diffsol loop;
+    /// then, per ODE device, the time of one solve against its floor: right-hand-side and Jacobian
+    /// evaluations per solve times their cost measured on their own (one thread).
     Bench {
         /// Scale the number of samples per device (1.0 = a few seconds each).
         #[arg(long, default_value_t = 1.0)]
@@ -142,7 +144,10 @@ fn main() -> Result<()> {
             merge(&out, &inputs)?;
             print!("{}", summarize(&Dataset::load(&out)?));
         }
-        Command::Bench { scale, fan_in, repeats } => almost_cli::bench::run(scale, fan_in, repeats)?,
+        Command::Bench { scale, fan_in, repeats } => {
+            almost_cli::bench::run(scale, fan_in, repeats)?;
+            almost_cli::bench::floors(fan_in, repeats)?;
+        }
     }
     Ok(())
 }
