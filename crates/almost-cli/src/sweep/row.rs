@@ -72,9 +72,15 @@ pub fn table(constant: &str, rows: &[SweepRow]) -> String {
         let lo = phys.iter().copied().fold(f64::INFINITY, f64::min);
         let hi = phys.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         let exits = of.iter().map(|r| r.box_exits).filter(|e| e.is_finite()).fold(0.0, f64::max);
-        let note = if phys.is_empty() { format!("  {}", of[0].status) } else { String::new() };
+        if phys.is_empty() {
+            s.push_str(&format!(
+                "{v:>12}  {:>13.3}%  {:>13}   {:>38}  {}\n",
+                of[0].surrogate_rmse_percent, "-", "-", of[0].status
+            ));
+            continue;
+        }
         s.push_str(&format!(
-            "{v:>12}  {:>13.3}%  {:>12.2}%   {:>6.2}% ({:.2}-{:.2}, {} seeds)          {:>6}  {:>8.2}%{note}\n",
+            "{v:>12}  {:>13.3}%  {:>12.2}%   {:>6.2}% ({:.2}-{:.2}, {} seeds)          {:>6}  {:>8.2}%\n",
             of[0].surrogate_rmse_percent,
             100.0 * mean(&sur),
             100.0 * mean(&phys),
