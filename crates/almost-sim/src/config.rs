@@ -249,6 +249,21 @@ mod tests {
     const GOOD: &str =
         "name = \"t\"\n[device]\nkind = \"analytic\"\nfan_in = 2\n[design]\nkind = \"sobol\"\nsamples = 10\n";
 
+    /// A resumed job compares the hash of the plan it reads back from `plan.json` with its
+    /// own: floats such as a log-spaced sweep value (1e-11 computed as exp(ln 1e-11)) must
+    /// come back bit for bit, or a sweep over i_s could never resume.
+    #[test]
+    fn the_plan_hash_survives_its_json_round_trip() {
+        for i_s in [1e-11f64.ln().exp(), (1e-11f64.ln() + (1e-8f64.ln() - 1e-11f64.ln()) / 3.0).exp(), 0.1 + 0.2] {
+            let mut cfg = GenerateConfig::sobol("t", DeviceConfig::builtin("diode-node", 2).unwrap(), 10, 1);
+            cfg.device =
+                cfg.device.with_constants(&std::collections::BTreeMap::from([("i_s".to_string(), i_s)])).unwrap();
+            let plan = cfg.resolve("t").unwrap().plan;
+            let back: Plan = serde_json::from_slice(&serde_json::to_vec(&plan).unwrap()).unwrap();
+            assert_eq!(back.hash(), plan.hash(), "i_s = {i_s:e}");
+        }
+    }
+
     #[test]
     fn parses_and_resolves() {
         let cfg: GenerateConfig = toml::from_str(GOOD).unwrap();
