@@ -18,10 +18,13 @@ pub fn surrogate(data: &Path, out: &Path, config: Option<&Path>, check_gradients
 /// The fit config of `config`, or the trainer's default for the dataset's device: the
 /// candidates for its shape each fitted once, the lowest validation loss kept (printed).
 pub fn fit_config(config: Option<&Path>, dataset: &Dataset) -> Result<FitConfig> {
-    if let Some(p) = config {
-        return Ok(FitConfig::load(p)?);
-    }
-    let (chosen, trials) = almost_surrogate::choose::choose_default(dataset)?;
+    choose_fit(dataset, &fit_candidates(config, dataset)?)
+}
+
+/// The best of `candidates` on validation ([`almost_surrogate::choose::choose`]; one
+/// candidate, a given config, is returned untried), with the trials printed.
+pub fn choose_fit(dataset: &Dataset, candidates: &[FitConfig]) -> Result<FitConfig> {
+    let (chosen, trials) = almost_surrogate::choose::choose(dataset, candidates)?;
     for t in &trials {
         eprintln!("default fit, trying {}: best validation loss {:.3e}", t.architecture, t.val_loss);
     }

@@ -51,11 +51,9 @@ pub fn generate_and_fit(
     generate(&job, &data, &GenerateOptions { progress: options.progress, ..Default::default() })?;
     let dataset = Dataset::load(&data)?;
     let model = dir.join("surrogate");
-    let saved = crate::train::fit_candidates(cfg.fit.as_deref(), &dataset)?
-        .iter()
-        .any(|c| reusable(&model, &dataset, c).is_some());
-    if !saved {
-        let fit_cfg = crate::train::fit_config(cfg.fit.as_deref(), &dataset)?;
+    let candidates = crate::train::fit_candidates(cfg.fit.as_deref(), &dataset)?;
+    if !candidates.iter().any(|c| reusable(&model, &dataset, c).is_some()) {
+        let fit_cfg = crate::train::choose_fit(&dataset, &candidates)?;
         let fit_options = if options.progress { FitOptions::with_progress() } else { FitOptions::default() };
         let outcome = fit_and_save(&dataset, &model, &fit_cfg, false, &fit_options)?;
         for w in &outcome.warnings {
