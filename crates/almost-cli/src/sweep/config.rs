@@ -169,7 +169,9 @@ impl SweepConfig {
         Ok(())
     }
 
-    /// The swept values, in order.
+    /// The swept values, in order. A range's values are rounded to 12 significant digits, so a
+    /// log range from 1e-11 to 1e-8 gives exactly the doubles of 1e-10 and 1e-9 (not
+    /// 9.999999999999996e-11), which is what a person reads in the table and types elsewhere.
     pub fn values(&self) -> Vec<f64> {
         let Some(r) = &self.range else {
             return self.values.clone();
@@ -180,10 +182,11 @@ impl SweepConfig {
         (0..r.count)
             .map(|k| {
                 let t = k as f64 / (r.count - 1) as f64;
-                match r.scale {
+                let v = match r.scale {
                     Scale::Linear => r.from + t * (r.to - r.from),
                     Scale::Log => (r.from.ln() + t * (r.to.ln() - r.from.ln())).exp(),
-                }
+                };
+                round_significant(v)
             })
             .collect()
     }
@@ -202,6 +205,14 @@ impl SweepConfig {
     pub fn log_axis(&self) -> bool {
         self.range.as_ref().is_some_and(|r| r.scale == Scale::Log)
     }
+}
+
+/// `v` rounded to 12 significant digits (finite values; others unchanged).
+fn round_significant(v: f64) -> f64 {
+    if !v.is_finite() || v == 0.0 {
+        return v;
+    }
+    format!("{v:.11e}").parse().unwrap_or(v)
 }
 
 #[cfg(test)]
@@ -232,6 +243,15 @@ mod tests {
     }
 
     #[test]
+    fn range_values_are_the_round_numbers() {
+        assert_eq!(round_significant(0.1 + 0.2), 0.3);
+        assert_eq!(round_significant((1e-11f64.ln() + (1e-8f64.ln() - 1e-11f64.ln()) / 3.0).exp()), 1e-10);
+        assert_eq!(round_significant(0.0), 0.0);
+        assert_eq!(round_significant(-2.5e-7), -2.5e-7);
+        assert!((round_significant(std::f64::consts::PI) - std::f64::consts::PI).abs() < 1e-11);
+    }
+
+    #[test]
     fn values_ranges_and_paths() {
         let tmp = tempfile::tempdir().unwrap();
         let path = tmp.path().join("sweeps").join("s.toml");
@@ -246,7 +266,7 @@ mod tests {
         assert_eq!(cfg.simulation, tmp.path().join("sim.toml"));
         assert_eq!(cfg.network, tmp.path().join("networks/n.toml"));
         let v = cfg.values();
-        assert!((v[1] / 1e-9 - 1.0).abs() < 1e-12 && (v[2] / 1e-8 - 1.0).abs() < 1e-12, "{v:?}");
+        assert_eq!(v, vec![1e-10, 1e-9, 1e-8], "rounded onto the typed decades");
         assert_eq!(cfg.seeds, vec![1]);
         std::fs::write(&path, "name = \"s\"\nsimulation = \"a\"\nconstant = \"eps\"\nnetwork = \"n\"\n").unwrap();
         let err = SweepConfig::load(&path).unwrap_err().to_string();

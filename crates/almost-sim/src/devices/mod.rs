@@ -92,10 +92,16 @@ impl DeviceConfig {
         }
     }
 
-    /// Makes relative file paths absolute against `base` (the folder of the config file).
+    /// Makes relative file paths absolute against `base` (the folder of the config file). The
+    /// result is absolute even when `base` is relative (a config named from the current folder):
+    /// the path is recorded in the dataset and the surrogate, whose device is rebuilt from
+    /// another folder for the physics check.
     pub fn resolve_paths(&mut self, base: &Path) {
         match self {
-            Self::Diffsl(r) if r.file.is_relative() => r.file = base.join(&r.file),
+            Self::Diffsl(r) if r.file.is_relative() => {
+                let joined = base.join(&r.file);
+                r.file = std::path::absolute(&joined).unwrap_or(joined);
+            }
             Self::Conditioned(c) => c.device.resolve_paths(base),
             _ => {}
         }
@@ -139,6 +145,14 @@ impl DeviceConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn relative_device_files_become_absolute() {
+        let mut cfg: DeviceConfig = toml::from_str("kind = \"diffsl\"\nfile = \"devices/x.toml\"\n").unwrap();
+        cfg.resolve_paths(Path::new("simulations"));
+        let DeviceConfig::Diffsl(r) = &cfg else { panic!("not diffsl: {cfg:?}") };
+        assert!(r.file.is_absolute() && r.file.ends_with("simulations/devices/x.toml"), "{:?}", r.file);
+    }
 
     #[test]
     fn toml_selects_device_and_rejects_unknown_keys_and_kinds() {
