@@ -7,11 +7,12 @@ use burn::tensor::{DType, Device, Tensor};
 use almost_surrogate::{SurrogateMeta, load};
 
 use crate::error::{NetError, Result};
-use crate::network::config::{NetConfig, ReadoutConfig, auto_scale};
+use crate::network::config::{NetConfig, ReadoutConfig, ReadoutOrder, auto_scale};
 use crate::network::layer::{DeviceLayer, LayerPlan};
 use crate::network::wiring::MapShape;
 
-/// The fixed readout: `logits[c] = scale * (sum of the outputs of devices c*K .. (c+1)*K)`.
+/// The fixed readout: `logits[c] = scale * (sum of the outputs of class c's K devices)`, the
+/// devices `c*K .. (c+1)*K` or, interleaved, `c, c + classes, ...`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Readout {
     /// Classes.
@@ -20,14 +21,24 @@ pub struct Readout {
     pub per_class: usize,
     /// Gain to logits.
     pub scale: f64,
+    /// Which devices a class sums.
+    pub order: ReadoutOrder,
 }
 
 impl Readout {
     /// Logits of one image from its last-layer outputs (host, f64).
     pub fn logits_host(&self, last: &[f64]) -> Vec<f64> {
         (0..self.classes)
-            .map(|c| self.scale * last[c * self.per_class..(c + 1) * self.per_class].iter().sum::<f64>())
+            .map(|c| self.scale * (0..self.per_class).map(|k| last[self.device(c, k)]).sum::<f64>())
             .collect()
+    }
+
+    /// Index in the last layer of the `k`-th device of class `c`.
+    pub fn device(&self, c: usize, k: usize) -> usize {
+        match self.order {
+            ReadoutOrder::Blocks => c * self.per_class + k,
+            ReadoutOrder::Interleaved => k * self.classes + c,
+        }
     }
 
     /// The predicted class of one image from its last-layer outputs (host, f64).
@@ -42,7 +53,11 @@ impl Readout {
     /// - output: `[batch, classes]`
     pub fn logits(&self, last: Tensor<2>) -> Tensor<2> {
         let [batch, _] = last.dims();
-        last.reshape([batch, self.classes, self.per_class]).sum_dim(2).reshape([batch, self.classes]) * self.scale
+        let summed = match self.order {
+            ReadoutOrder::Blocks => last.reshape([batch, self.classes, self.per_class]).sum_dim(2),
+            ReadoutOrder::Interleaved => last.reshape([batch, self.per_class, self.classes]).sum_dim(1),
+        };
+        summed.reshape([batch, self.classes]) * self.scale
     }
 }
 
@@ -199,7 +214,7 @@ pub fn build(cfg: &NetConfig, input: MapShape, dtype: DType, device: &Device) ->
     check_readout(&cfg.readout, upstream.len())?;
     let r = &cfg.readout;
     let scale = r.scale.unwrap_or_else(|| auto_scale(r.per_class, upstream_range[1] - upstream_range[0]));
-    let readout = Readout { classes: r.classes, per_class: r.per_class, scale };
+    let readout = Readout { classes: r.classes, per_class: r.per_class, scale, order: r.order };
     Ok(DeviceNetwork { layers, head: Head::Classes(readout) }.centre_tied())
 }
 
@@ -216,4 +231,30 @@ fn check_readout(r: &ReadoutConfig, last: usize) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use almost_surrogate::tensor_io::{matrix, to_vec};
+
+    fn readout(order: ReadoutOrder) -> Readout {
+        Readout { classes: 3, per_class: 2, scale: 0.5, order }
+    }
+
+    #[test]
+    fn blocks_and_interleaved_sum_their_own_devices_on_host_and_tensor() {
+        let last = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
+        let blocks = readout(ReadoutOrder::Blocks);
+        let inter = readout(ReadoutOrder::Interleaved);
+        assert_eq!(blocks.logits_host(&last), vec![1.5, 3.5, 5.5]);
+        // class 0: devices 0 and 3; class 1: 1 and 4; class 2: 2 and 5
+        assert_eq!(inter.logits_host(&last), vec![2.5, 3.5, 4.5]);
+        let two: Vec<f64> = last.iter().chain(last.iter().rev()).copied().collect();
+        for r in [blocks, inter] {
+            let t = to_vec(r.logits(matrix(&two, 6, DType::F64, &Default::default())));
+            let host: Vec<f64> = two.chunks(6).flat_map(|row| r.logits_host(row)).collect();
+            assert!(t.iter().zip(&host).all(|(a, b)| (a - b).abs() < 1e-12), "{:?}: {t:?} vs {host:?}", r.order);
+        }
+    }
 }

@@ -20,6 +20,7 @@
 //! classes = 10
 //! per_class = 10
 //! scale = 4.0                  # omitted: 40 / (per_class x the device's output range)
+//! order = "blocks"             # or "interleaved": class c sums devices c, c + classes, ...
 //!
 //! [training]
 //! mode = "surrogate"             # surrogate | physics-aware | exact
@@ -87,6 +88,30 @@ pub struct ReadoutConfig {
     /// layer's output range.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scale: Option<f64>,
+    /// Which last-layer devices a class sums: consecutive blocks (default) or every
+    /// `classes`-th device ([`ReadoutOrder`]).
+    #[serde(default, skip_serializing_if = "ReadoutOrder::is_blocks")]
+    pub order: ReadoutOrder,
+}
+
+/// How the last layer's devices are grouped into classes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReadoutOrder {
+    /// Class `c` sums devices `c*K .. (c+1)*K` (a `random` or `dense` last layer).
+    #[default]
+    Blocks,
+    /// Class `c` sums devices `c, c + classes, c + 2*classes, ...`: with a `patches` last layer
+    /// of `channels` a multiple of the classes, every position has its own devices for each
+    /// class (channel `ch` belongs to class `ch % classes`), summed over the whole image.
+    Interleaved,
+}
+
+impl ReadoutOrder {
+    /// Whether this is the default grouping (not written to saved configs).
+    pub fn is_blocks(&self) -> bool {
+        *self == Self::Blocks
+    }
 }
 
 /// The readout gain used when none is given: logits move by about 10 when the `per_class`

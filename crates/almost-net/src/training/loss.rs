@@ -137,7 +137,7 @@ pub fn head_loss_host(
                 for (c, logit) in logits.iter().enumerate() {
                     let dlogit = ((logit - max).exp() / z - f64::from(u8::from(c == label))) / batch as f64;
                     for k in 0..r.per_class {
-                        g[b * width + c * r.per_class + k] = r.scale * dlogit;
+                        g[b * width + r.device(c, k)] = r.scale * dlogit;
                     }
                 }
             }
@@ -153,5 +153,32 @@ pub fn head_loss_host(
             Ok((loss / n, None, g))
         }
         _ => Err(mismatch(head)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::network::chain::Readout;
+    use crate::network::config::ReadoutOrder;
+
+    #[test]
+    fn the_host_gradient_matches_finite_differences_in_both_orders() {
+        let u: Vec<f64> = (0..12).map(|i| (i as f64 * 0.37).sin()).collect();
+        let targets = HostTargets::Labels(vec![2, 0]);
+        for order in [ReadoutOrder::Blocks, ReadoutOrder::Interleaved] {
+            let head = Head::Classes(Readout { classes: 3, per_class: 2, scale: 1.5, order });
+            let (_, _, g) = head_loss_host(&head, &u, &targets, 2).unwrap();
+            for k in 0..u.len() {
+                let h = 1e-6;
+                let (mut up, mut down) = (u.clone(), u.clone());
+                up[k] += h;
+                down[k] -= h;
+                let fd = (head_loss_host(&head, &up, &targets, 2).unwrap().0
+                    - head_loss_host(&head, &down, &targets, 2).unwrap().0)
+                    / (2.0 * h);
+                assert!((fd - g[k]).abs() < 1e-7, "{order:?} device {k}: {fd} vs {}", g[k]);
+            }
+        }
     }
 }

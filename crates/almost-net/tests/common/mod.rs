@@ -84,7 +84,7 @@ pub fn net_config(data: &Path, surrogate: &Path) -> NetConfig {
                 reference: false,
             },
         ],
-        readout: ReadoutConfig { classes: 3, per_class: 2, scale: Some(2.0) },
+        readout: ReadoutConfig { classes: 3, per_class: 2, scale: Some(2.0), order: Default::default() },
         // the fixture's surrogate is fitted for 60 epochs (about 2% of range): these tests check
         // the mechanics of training, not its accuracy, so they accept it
         training: NetTrainingConfig {
