@@ -237,4 +237,23 @@ pub enum Bench {
         #[arg(long, default_value = "runs")]
         work: PathBuf,
     },
+    /// One surrogate-mode training epoch against its floor: the multiply-adds of every
+    /// device's surrogate (forward, and twice that backward) at the multiply-add rate this
+    /// machine's training backend reaches on a large f32 matrix product, with as many threads
+    /// as training uses. Prints the epoch time (measured on a subset of the training images
+    /// and scaled to the whole set), the work, the rate, the floor and their ratio.
+    Epoch {
+        /// Network config.
+        #[arg(long, default_value = "simulations/networks/digits-diode.toml")]
+        config: PathBuf,
+        /// Training images per measured epoch (scaled to the whole training set).
+        #[arg(long, default_value_t = 1024)]
+        images: usize,
+        /// Measured epochs (the median is reported).
+        #[arg(long, default_value_t = 3)]
+        repeats: usize,
+        /// Scratch folder for the measurement runs.
+        #[arg(long, default_value = "runs")]
+        work: PathBuf,
+    },
 }

@@ -91,6 +91,23 @@ impl Architecture {
         }
     }
 
+    /// Multiply-adds of one evaluation for `n_x` inputs, `n_a` parameters and `n_y` outputs,
+    /// as (per sample, per device): an MLP computes the parameter half of its first layer
+    /// once per device and broadcasts it over the batch; the products x_i A_i and x_i^2 A_i
+    /// depend on the sample, so they count per sample.
+    pub fn multiply_adds(&self, n_x: usize, n_a: usize, n_y: usize) -> (usize, usize) {
+        match self {
+            Self::Mlp { hidden, pair_products, square_products, .. } => {
+                let extra = n_x * (usize::from(*pair_products) + usize::from(*square_products));
+                let Some(&first) = hidden.first() else { return ((n_x + extra) * n_y, n_a * n_y) };
+                let inner: usize = hidden.windows(2).map(|w| w[0] * w[1]).sum();
+                let last = hidden.last().copied().unwrap_or(first);
+                ((n_x + extra) * first + inner + last * n_y, n_a * first)
+            }
+            Self::OneLayer { degree, .. } => (monomials(n_x + n_a, *degree).len() * n_y, 0),
+        }
+    }
+
     /// Rejects empty or zero-width layers and absurd degrees for `n_x` inputs and `n_a` parameters.
     pub fn validate(&self, n_x: usize, n_a: usize, origin: &str) -> Result<()> {
         let d_in = n_x + n_a;
@@ -314,5 +331,19 @@ mod tests {
         };
         assert!(mlp.validate(3, 2, "c").unwrap_err().to_string().contains("one parameter per input"));
         assert!(mlp.validate(3, 4, "c").is_ok(), "a conditioned device's extra parameter enters plainly");
+    }
+
+    #[test]
+    fn multiply_adds_split_the_first_layer() {
+        let mlp = Architecture::Mlp {
+            hidden: vec![64, 32],
+            activation: Activation::Softsign,
+            pair_products: true,
+            square_products: false,
+        };
+        // 16 inputs + 16 products into 64, 64 x 32, 32 x 1; the 16 parameters once per device
+        assert_eq!(mlp.multiply_adds(16, 16, 1), (32 * 64 + 64 * 32 + 32, 16 * 64));
+        let one = Architecture::OneLayer { degree: 1, activation: Activation::Tanh };
+        assert_eq!(one.multiply_adds(2, 2, 1).0, monomials(4, 1).len());
     }
 }

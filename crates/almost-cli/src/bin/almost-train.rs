@@ -138,6 +138,9 @@ fn main() -> Result<()> {
         Command::Bench(Bench::Modes { config, init, images, work }) => {
             almost_cli::bench_modes::run(&config, init.as_deref(), images, &work)?;
         }
+        Command::Bench(Bench::Epoch { config, images, repeats, work }) => {
+            almost_cli::bench_epoch::run(&config, images, repeats, &work)?;
+        }
         Command::Evaluate { run, physics, samples, hardware } => {
             let evaluation = almost_net::evaluate_run(
                 &run,

@@ -1,0 +1,122 @@
+//! `almost-train bench epoch`: one surrogate-mode training epoch of a network against its
+//! floor, the multiply-adds it must do at the rate this machine's backend reaches on a large
+//! matrix product.
+
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::Result;
+use burn::tensor::{DType, Device, Distribution, Tensor, TensorCreationOptions};
+
+use almost_net::{Mode, NetConfig, TrainOptions, train};
+
+/// Side of the square matrices whose product measures the machine's multiply-add rate.
+const PEAK_SIDE: usize = 1024;
+
+/// The multiply-adds one epoch of `cfg` needs, from its layers' surrogate architectures.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct EpochWork {
+    /// Forward multiply-adds per image (every device's surrogate, per-sample part).
+    pub forward_per_image: f64,
+    /// Forward multiply-adds per optimiser step that do not grow with the batch (each device's
+    /// parameter half of the first layer).
+    pub forward_per_step: f64,
+    /// Multiply-adds of one epoch over `images` images: forward, and twice that backward.
+    pub epoch: f64,
+}
+
+/// Counts the work of one surrogate-mode epoch of the network built from `cfg` over `images`
+/// training images in batches of the config's size.
+pub fn epoch_work(cfg: &NetConfig, images: usize) -> Result<EpochWork> {
+    let (train_set, _) = almost_net::data::images::load(&cfg.data)?;
+    let input = almost_net::MapShape { height: train_set.rows, width: train_set.cols, channels: 1 };
+    let network = almost_net::build(cfg, input, DType::F32, &Device::default())?;
+    let (mut per_image, mut per_step) = (0.0, 0.0);
+    for layer in &network.layers {
+        let Some(meta) = &layer.meta else { continue };
+        let (sample, device) = meta.architecture.multiply_adds(meta.n_x, meta.n_a, meta.n_y);
+        per_image += (layer.devices() * sample) as f64;
+        per_step += (layer.devices() * device) as f64;
+    }
+    let steps = images.div_ceil(cfg.training.batch_size.max(1));
+    Ok(EpochWork {
+        forward_per_image: per_image,
+        forward_per_step: per_step,
+        epoch: 3.0 * (per_image * images as f64 + per_step * steps as f64),
+    })
+}
+
+/// Multiply-adds per second of `threads` threads each multiplying two `side` x `side` f32
+/// matrices with the backend the network trains on (the median of `repeats` timings).
+pub fn matmul_rate(threads: usize, side: usize, repeats: usize) -> f64 {
+    let one = || {
+        let device = Device::default();
+        let options = TensorCreationOptions::new(device).with_dtype(DType::F32);
+        let a = Tensor::<2>::random([side, side], Distribution::Uniform(-1.0, 1.0), options.clone());
+        let b = Tensor::<2>::random([side, side], Distribution::Uniform(-1.0, 1.0), options);
+        let _ = a.clone().matmul(b.clone()).into_data(); // warm-up
+        let t = Instant::now();
+        let _ = a.matmul(b).into_data();
+        t.elapsed().as_secs_f64()
+    };
+    let mut rates: Vec<f64> = (0..repeats.max(1))
+        .map(|_| {
+            let slowest = std::thread::scope(|s| {
+                let handles: Vec<_> = (0..threads.max(1)).map(|_| s.spawn(one)).collect();
+                handles.into_iter().map(|h| h.join().unwrap_or(f64::NAN)).fold(0.0, f64::max)
+            });
+            (threads.max(1) * side * side * side) as f64 / slowest
+        })
+        .collect();
+    rates.sort_by(f64::total_cmp);
+    rates[rates.len() / 2]
+}
+
+/// Times `repeats` surrogate-mode epochs of `images` training images (median), extrapolates to
+/// the whole training set and prints them against the floor.
+pub fn run(config: &Path, images: usize, repeats: usize, work: &Path) -> Result<()> {
+    let base = NetConfig::load(config)?;
+    let full = almost_net::data::images::load(&base.data)?.0.len();
+    let threads = base.training.threads.max(1);
+    let measured = images.min(full).max(1);
+    let mut times = Vec::new();
+    for r in 0..repeats.max(1) {
+        let mut cfg = base.clone();
+        cfg.training.mode = Mode::Surrogate;
+        cfg.training.epochs = 1;
+        cfg.training.train_images = if measured == full { 0 } else { measured };
+        cfg.training.eval_images = 1;
+        cfg.training.probe_images = 0;
+        cfg.training.alive_start = false;
+        let run = work.join(format!("bench-epoch-{r}"));
+        let _ = std::fs::remove_dir_all(&run);
+        let trained =
+            train(&cfg, &run, &TrainOptions { progress: false, skip_physics_check: true, ..Default::default() })?;
+        times.push(trained.history.last().map_or(f64::NAN, |h| h.seconds));
+        let _ = std::fs::remove_dir_all(&run);
+    }
+    times.sort_by(f64::total_cmp);
+    let seconds = times[times.len() / 2] / measured as f64 * full as f64;
+    let work_full = epoch_work(&base, full)?;
+    let rate = matmul_rate(threads, PEAK_SIDE, 5);
+    let floor = work_full.epoch / rate;
+    println!("network          {}", config.display());
+    println!(
+        "work             {:.3e} multiply-adds per image forward (+ {:.3e} per step), {:.3e} per epoch of {full} images \
+         (forward + 2x backward)",
+        work_full.forward_per_image, work_full.forward_per_step, work_full.epoch
+    );
+    println!(
+        "machine          {:.1} G multiply-adds/s: {threads} thread(s), each an f32 {PEAK_SIDE}x{PEAK_SIDE} matrix product on the \
+         training backend (median of 5)",
+        rate / 1e9
+    );
+    println!(
+        "epoch            {seconds:.2} s (median of {} epochs of {measured} images, scaled to {full}; includes the \
+         per-epoch test pass over 1 image)",
+        times.len()
+    );
+    println!("floor            {floor:.2} s = work / rate");
+    println!("epoch / floor    {:.2}", seconds / floor);
+    Ok(())
+}
