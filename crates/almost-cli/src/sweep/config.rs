@@ -215,6 +215,11 @@ fn round_significant(v: f64) -> f64 {
     format!("{v:.11e}").parse().unwrap_or(v)
 }
 
+/// A value as a person writes it: plain for ordinary magnitudes, 1e-9 for tiny or huge ones.
+pub fn show(v: f64) -> String {
+    if v != 0.0 && (v.abs() < 1e-3 || v.abs() >= 1e5) { format!("{v:e}") } else { format!("{v}") }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -247,6 +252,10 @@ mod tests {
         assert_eq!(round_significant(0.1 + 0.2), 0.3);
         assert_eq!(round_significant((1e-11f64.ln() + (1e-8f64.ln() - 1e-11f64.ln()) / 3.0).exp()), 1e-10);
         assert_eq!(round_significant(0.0), 0.0);
+        assert_eq!(
+            (show(1e-9), show(0.5), show(0.0), show(2e6)),
+            ("1e-9".into(), "0.5".into(), "0".into(), "2e6".into())
+        );
         assert_eq!(round_significant(-2.5e-7), -2.5e-7);
         assert!((round_significant(std::f64::consts::PI) - std::f64::consts::PI).abs() < 1e-11);
     }

@@ -63,6 +63,14 @@ pub fn draw(path: &Path, cfg: &SweepConfig, rows: &[SweepRow], found: &[SweepRow
     let lo = xs().fold(f64::INFINITY, f64::min);
     let hi = xs().fold(f64::NEG_INFINITY, f64::max).max(lo + 1e-12);
     let pad = 0.05 * (hi - lo).max(1e-9);
+    // the accuracy axis from a round 5 % below the lowest point to 100 %: differences of a
+    // point stay visible (a 0-100 axis flattens every sweep that learns)
+    let accuracies = pts
+        .iter()
+        .flat_map(|p| p.physics.map(|(_, lo, _)| lo).into_iter().chain(p.surrogates))
+        .chain(stars.iter().map(|s| s.1))
+        .filter(|a| a.is_finite());
+    let bottom = (accuracies.fold(100.0, f64::min) / 5.0 - 1.0).floor().max(0.0) * 5.0;
     let rmse_top = pts.iter().map(|p| p.rmse).filter(|r| r.is_finite()).fold(0.0, f64::max).max(0.1) * 1.2;
     let mut svg = String::new();
     {
@@ -74,7 +82,7 @@ pub fn draw(path: &Path, cfg: &SweepConfig, rows: &[SweepRow], found: &[SweepRow
             .x_label_area_size(45)
             .y_label_area_size(60)
             .right_y_label_area_size(60)
-            .build_cartesian_2d(lo - pad..hi + pad, 0.0..100.0)
+            .build_cartesian_2d(lo - pad..hi + pad, bottom..100.0)
             .map_err(|e| err(&e))?
             .set_secondary_coord(lo - pad..hi + pad, 0.0..rmse_top);
         let x_desc = if log { format!("log10 {}", cfg.constant) } else { cfg.constant.clone() };
@@ -116,9 +124,9 @@ pub fn draw(path: &Path, cfg: &SweepConfig, rows: &[SweepRow], found: &[SweepRow
         if let Some(r) = cfg.reference.filter(|r| !log || *r > 0.0) {
             let x = if log { r.log10() } else { r };
             chart
-                .draw_series(std::iter::once(PathElement::new(vec![(x, 0.0), (x, 100.0)], BLACK.stroke_width(1))))
+                .draw_series(std::iter::once(PathElement::new(vec![(x, bottom), (x, 100.0)], BLACK.stroke_width(1))))
                 .map_err(|e| err(&e))?
-                .label(format!("plain neuron ({} = {r})", cfg.constant))
+                .label(format!("reference ({} = {})", cfg.constant, crate::sweep::config::show(r)))
                 .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLACK.stroke_width(1)));
         }
         chart

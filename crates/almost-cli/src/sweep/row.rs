@@ -66,6 +66,7 @@ pub fn table(constant: &str, rows: &[SweepRow]) -> String {
     values.dedup();
     for v in values {
         let of: Vec<&SweepRow> = rows.iter().filter(|r| r.value == v).collect();
+        let shown = crate::sweep::config::show(v);
         let phys: Vec<f64> = of.iter().map(|r| r.accuracy_physics).filter(|a| a.is_finite()).collect();
         let sur: Vec<f64> = of.iter().map(|r| r.accuracy_surrogates).filter(|a| a.is_finite()).collect();
         let mean = |x: &[f64]| if x.is_empty() { f64::NAN } else { x.iter().sum::<f64>() / x.len() as f64 };
@@ -74,13 +75,13 @@ pub fn table(constant: &str, rows: &[SweepRow]) -> String {
         let exits = of.iter().map(|r| r.box_exits).filter(|e| e.is_finite()).fold(0.0, f64::max);
         if phys.is_empty() {
             s.push_str(&format!(
-                "{v:>12}  {:>13.3}%  {:>13}   {:>38}  {}\n",
+                "{shown:>12}  {:>13.3}%  {:>13}   {:>38}  {}\n",
                 of[0].surrogate_rmse_percent, "-", "-", of[0].status
             ));
             continue;
         }
         s.push_str(&format!(
-            "{v:>12}  {:>13.3}%  {:>12.2}%   {:>6.2}% ({:.2}-{:.2}, {} seeds)          {:>6}  {:>8.2}%\n",
+            "{shown:>12}  {:>13.3}%  {:>12.2}%   {:>6.2}% ({:.2}-{:.2}, {} seeds)          {:>6}  {:>8.2}%\n",
             of[0].surrogate_rmse_percent,
             100.0 * mean(&sur),
             100.0 * mean(&phys),

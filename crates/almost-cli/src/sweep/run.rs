@@ -35,7 +35,7 @@ pub fn run(cfg: &SweepConfig, out: &Path, options: &SweepOptions) -> Result<Vec<
         if options.only.is_some_and(|o| o != k) {
             continue;
         }
-        eprintln!("[value {}/{}] {} = {v}", k + 1, values.len(), cfg.constant);
+        eprintln!("[value {}/{}] {} = {}", k + 1, values.len(), cfg.constant, crate::sweep::config::show(v));
         run_value(cfg, v, &value_dir(out, k), options).with_context(|| format!("{} = {v}", cfg.constant))?;
         write_outputs(cfg, out)?;
     }
