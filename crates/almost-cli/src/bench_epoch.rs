@@ -72,6 +72,28 @@ pub fn matmul_rate(threads: usize, side: usize, repeats: usize) -> f64 {
     rates[rates.len() / 2]
 }
 
+/// Seconds (median of `repeats`) to run the network of `cfg`, as built, over every test image
+/// on the surrogates, in chunks of 500 images, without gradients.
+pub fn test_forward(cfg: &NetConfig, repeats: usize) -> Result<f64> {
+    let device = Device::default();
+    let (train_set, test) = almost_net::data::images::load(&cfg.data)?;
+    let input = almost_net::MapShape { height: train_set.rows, width: train_set.cols, channels: 1 };
+    let network = almost_net::build(cfg, input, DType::F32, &device)?;
+    let chunks: Vec<Vec<usize>> = (0..test.len()).collect::<Vec<_>>().chunks(500).map(<[usize]>::to_vec).collect();
+    let pass = || {
+        let t = Instant::now();
+        for idx in &chunks {
+            let x = almost_net::data::batch::images(&test, idx, None, DType::F32, &device);
+            let _ = network.forward(x).into_data();
+        }
+        t.elapsed().as_secs_f64()
+    };
+    pass(); // warm-up
+    let mut times: Vec<f64> = (0..repeats.max(1)).map(|_| pass()).collect();
+    times.sort_by(f64::total_cmp);
+    Ok(times[times.len() / 2])
+}
+
 /// Times `repeats` surrogate-mode epochs of `images` training images (median), extrapolates to
 /// the whole training set and prints them against the floor.
 pub fn run(config: &Path, images: usize, repeats: usize, work: &Path) -> Result<()> {
@@ -117,6 +139,11 @@ pub fn run(config: &Path, images: usize, repeats: usize, work: &Path) -> Result<
         times.len()
     );
     println!("floor            {floor:.2} s = work / rate");
+    let forward = test_forward(&base, repeats)?;
+    println!(
+        "test forward     {forward:.2} s (every test image on the surrogates, chunks of 500, median of {})",
+        repeats.max(1)
+    );
     println!("epoch / floor    {:.2}", seconds / floor);
     Ok(())
 }

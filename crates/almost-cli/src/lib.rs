@@ -9,3 +9,4 @@ pub mod pipeline;
 pub mod sweep;
 pub mod train;
 pub mod train_args;
+pub mod twin;

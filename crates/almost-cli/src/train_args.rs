@@ -252,6 +252,11 @@ pub enum Bench {
         /// Measured epochs (the median is reported).
         #[arg(long, default_value_t = 3)]
         repeats: usize,
+        /// Also write DIR/twin.npz: the network's wiring, input maps, initial A, surrogate tensors,
+        /// readout, pixels and check logits, from which benches/devnet_pytorch.py builds the same
+        /// network in PyTorch.
+        #[arg(long)]
+        export: Option<PathBuf>,
         /// Scratch folder for the measurement runs.
         #[arg(long, default_value = "runs")]
         work: PathBuf,

@@ -138,7 +138,11 @@ fn main() -> Result<()> {
         Command::Bench(Bench::Modes { config, init, images, work }) => {
             almost_cli::bench_modes::run(&config, init.as_deref(), images, &work)?;
         }
-        Command::Bench(Bench::Epoch { config, images, repeats, work }) => {
+        Command::Bench(Bench::Epoch { config, images, repeats, export, work }) => {
+            if let Some(dir) = &export {
+                almost_cli::twin::export(&almost_net::NetConfig::load(&config)?, dir)?;
+                println!("twin           {}", dir.join("twin.npz").display());
+            }
             almost_cli::bench_epoch::run(&config, images, repeats, &work)?;
         }
         Command::Evaluate { run, physics, samples, hardware } => {
