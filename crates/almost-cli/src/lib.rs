@@ -2,11 +2,7 @@
 //! The binaries themselves only parse arguments and call the library crates.
 
 pub mod bench;
-pub mod bench_epoch;
-pub mod bench_modes;
-pub mod bench_surrogate;
 pub mod pipeline;
 pub mod sweep;
 pub mod train;
 pub mod train_args;
-pub mod twin;

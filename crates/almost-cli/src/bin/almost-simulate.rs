@@ -145,8 +145,8 @@ fn main() -> Result<()> {
             print!("{}", summarize(&Dataset::load(&out)?));
         }
         Command::Bench { scale, fan_in, repeats } => {
-            almost_cli::bench::run(scale, fan_in, repeats)?;
-            almost_cli::bench::floors(fan_in, repeats)?;
+            almost_cli::bench::simulate::run(scale, fan_in, repeats)?;
+            almost_cli::bench::simulate::floors(fan_in, repeats)?;
         }
     }
     Ok(())

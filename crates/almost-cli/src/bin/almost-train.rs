@@ -133,17 +133,17 @@ fn main() -> Result<()> {
             print!("{}", almost_net::robustness_run(&run, samples, &sweep, &burn::tensor::Device::default())?);
         }
         Command::Bench(Bench::Surrogate { devices, fan_in, sizes, target, work }) => {
-            almost_cli::bench_surrogate::run(&devices, fan_in, &sizes, target, &work)?;
+            almost_cli::bench::surrogate::run(&devices, fan_in, &sizes, target, &work)?;
         }
         Command::Bench(Bench::Modes { config, init, images, work }) => {
-            almost_cli::bench_modes::run(&config, init.as_deref(), images, &work)?;
+            almost_cli::bench::modes::run(&config, init.as_deref(), images, &work)?;
         }
         Command::Bench(Bench::Epoch { config, images, repeats, export, work }) => {
             if let Some(dir) = &export {
-                almost_cli::twin::export(&almost_net::NetConfig::load(&config)?, dir)?;
+                almost_cli::bench::twin::export(&almost_net::NetConfig::load(&config)?, dir)?;
                 println!("twin           {}", dir.join("twin.npz").display());
             }
-            almost_cli::bench_epoch::run(&config, images, repeats, &work)?;
+            almost_cli::bench::epoch::run(&config, images, repeats, &work)?;
         }
         Command::Evaluate { run, physics, samples, hardware } => {
             let evaluation = almost_net::evaluate_run(

@@ -139,11 +139,11 @@ pub fn run(config: &Path, images: usize, repeats: usize, work: &Path) -> Result<
         times.len()
     );
     println!("floor            {floor:.2} s = work / rate");
+    println!("epoch / floor    {:.2}", seconds / floor);
     let forward = test_forward(&base, repeats)?;
     println!(
         "test forward     {forward:.2} s (every test image on the surrogates, chunks of 500, median of {})",
         repeats.max(1)
     );
-    println!("epoch / floor    {:.2}", seconds / floor);
     Ok(())
 }
