@@ -35,7 +35,7 @@ fn a_small_sweep_runs_end_to_end_and_resumes_to_the_same_csv() {
     assert!(csv.starts_with("eps,seed,surrogate_rmse_percent,accuracy_surrogates,accuracy_physics"), "{csv}");
     assert_eq!(csv.lines().count(), 4, "{csv}");
     let svg = std::fs::read_to_string(out.join("sweep.svg")).unwrap();
-    assert!(svg.contains("<svg") && svg.contains("plain neuron"), "the figure marks the plain neuron");
+    assert!(svg.contains("<svg") && svg.contains("reference (eps = 0)"), "the figure marks the reference value");
 
     // killed during the third value, after part of its generation: its later stages are gone
     let third = value_dir(&out, 2);
