@@ -68,7 +68,8 @@ pub fn bench_job(job: &Job, threads: usize, repeats: usize) -> Result<BenchRow> 
     })
 }
 
-fn median(v: &mut [f64]) -> f64 {
+/// The median of non-empty timings (the upper middle one of an even count); sorts `v`.
+pub fn median(v: &mut [f64]) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
 }

@@ -7,6 +7,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
+use crate::bench::median;
 use crate::error::Result;
 use crate::ode::solve;
 use crate::ode_system::OdeSystem;
@@ -94,11 +95,6 @@ pub fn measure<S: OdeSystem>(
         jac_ns: median(&mut jac_times),
         solve_us: median(&mut solve_times),
     })
-}
-
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
 }
 
 /// A system that counts its evaluations and otherwise is the one it wraps.

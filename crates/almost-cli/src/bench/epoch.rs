@@ -8,7 +8,9 @@ use std::time::Instant;
 use anyhow::Result;
 use burn::tensor::{DType, Device, Distribution, Tensor, TensorCreationOptions};
 
-use almost_net::{Mode, NetConfig, TrainOptions, train};
+use almost_net::data::images::ImageSet;
+use almost_net::{DeviceNetwork, Mode, NetConfig, TrainOptions, train};
+use almost_sim::bench::median;
 
 /// Side of the square matrices whose product measures the machine's multiply-add rate.
 const PEAK_SIDE: usize = 1024;
@@ -25,12 +27,9 @@ pub struct EpochWork {
     pub epoch: f64,
 }
 
-/// Counts the work of one surrogate-mode epoch of the network built from `cfg` over `images`
-/// training images in batches of the config's size.
-pub fn epoch_work(cfg: &NetConfig, images: usize) -> Result<EpochWork> {
-    let (train_set, _) = almost_net::data::images::load(&cfg.data)?;
-    let input = almost_net::MapShape { height: train_set.rows, width: train_set.cols, channels: 1 };
-    let network = almost_net::build(cfg, input, DType::F32, &Device::default())?;
+/// Counts the work of one surrogate-mode epoch of `network` over `images` training images in
+/// batches of `batch_size`.
+pub fn epoch_work(network: &DeviceNetwork, images: usize, batch_size: usize) -> EpochWork {
     let (mut per_image, mut per_step) = (0.0, 0.0);
     for layer in &network.layers {
         let Some(meta) = &layer.meta else { continue };
@@ -38,12 +37,12 @@ pub fn epoch_work(cfg: &NetConfig, images: usize) -> Result<EpochWork> {
         per_image += (layer.devices() * sample) as f64;
         per_step += (layer.devices() * device) as f64;
     }
-    let steps = images.div_ceil(cfg.training.batch_size.max(1));
-    Ok(EpochWork {
+    let steps = images.div_ceil(batch_size.max(1));
+    EpochWork {
         forward_per_image: per_image,
         forward_per_step: per_step,
         epoch: 3.0 * (per_image * images as f64 + per_step * steps as f64),
-    })
+    }
 }
 
 /// Multiply-adds per second of `threads` threads each multiplying two `side` x `side` f32
@@ -68,37 +67,40 @@ pub fn matmul_rate(threads: usize, side: usize, repeats: usize) -> f64 {
             (threads.max(1) * side * side * side) as f64 / slowest
         })
         .collect();
-    rates.sort_by(f64::total_cmp);
-    rates[rates.len() / 2]
+    median(&mut rates)
 }
 
-/// Seconds (median of `repeats`) to run the network of `cfg`, as built, over every test image
-/// on the surrogates, in chunks of 500 images, without gradients.
-pub fn test_forward(cfg: &NetConfig, repeats: usize) -> Result<f64> {
+/// Seconds (median of `repeats`) to run `network` over every image of `test` on the
+/// surrogates, in chunks of 500 images, without gradients.
+pub fn test_forward(network: &DeviceNetwork, test: &ImageSet, repeats: usize) -> f64 {
     let device = Device::default();
-    let (train_set, test) = almost_net::data::images::load(&cfg.data)?;
-    let input = almost_net::MapShape { height: train_set.rows, width: train_set.cols, channels: 1 };
-    let network = almost_net::build(cfg, input, DType::F32, &device)?;
     let chunks: Vec<Vec<usize>> = (0..test.len()).collect::<Vec<_>>().chunks(500).map(<[usize]>::to_vec).collect();
     let pass = || {
         let t = Instant::now();
         for idx in &chunks {
-            let x = almost_net::data::batch::images(&test, idx, None, DType::F32, &device);
+            let x = almost_net::data::batch::images(test, idx, None, DType::F32, &device);
             let _ = network.forward(x).into_data();
         }
         t.elapsed().as_secs_f64()
     };
     pass(); // warm-up
     let mut times: Vec<f64> = (0..repeats.max(1)).map(|_| pass()).collect();
-    times.sort_by(f64::total_cmp);
-    Ok(times[times.len() / 2])
+    median(&mut times)
 }
 
 /// Times `repeats` surrogate-mode epochs of `images` training images (median), extrapolates to
-/// the whole training set and prints them against the floor.
-pub fn run(config: &Path, images: usize, repeats: usize, work: &Path) -> Result<()> {
+/// the whole training set and prints them against the floor; with `export`, first writes the
+/// network's twin there ([`crate::bench::twin`]).
+pub fn run(config: &Path, images: usize, repeats: usize, export: Option<&Path>, work: &Path) -> Result<()> {
     let base = NetConfig::load(config)?;
-    let full = almost_net::data::images::load(&base.data)?.0.len();
+    let (train_set, test_set) = almost_net::data::images::load(&base.data)?;
+    let input = almost_net::MapShape { height: train_set.rows, width: train_set.cols, channels: 1 };
+    let network = almost_net::build(&base, input, DType::F32, &Device::default())?;
+    if let Some(dir) = export {
+        crate::bench::twin::export(&base, &network, &train_set, &test_set, dir)?;
+        println!("twin             {}", dir.join("twin.npz").display());
+    }
+    let full = train_set.len();
     let threads = base.training.threads.max(1);
     let measured = images.min(full).max(1);
     let mut times = Vec::new();
@@ -117,9 +119,8 @@ pub fn run(config: &Path, images: usize, repeats: usize, work: &Path) -> Result<
         times.push(trained.history.last().map_or(f64::NAN, |h| h.seconds));
         let _ = std::fs::remove_dir_all(&run);
     }
-    times.sort_by(f64::total_cmp);
-    let seconds = times[times.len() / 2] / measured as f64 * full as f64;
-    let work_full = epoch_work(&base, full)?;
+    let seconds = median(&mut times) / measured as f64 * full as f64;
+    let work_full = epoch_work(&network, full, base.training.batch_size);
     let rate = matmul_rate(threads, PEAK_SIDE, 5);
     let floor = work_full.epoch / rate;
     println!("network          {}", config.display());
@@ -140,7 +141,7 @@ pub fn run(config: &Path, images: usize, repeats: usize, work: &Path) -> Result<
     );
     println!("floor            {floor:.2} s = work / rate");
     println!("epoch / floor    {:.2}", seconds / floor);
-    let forward = test_forward(&base, repeats)?;
+    let forward = test_forward(&network, &test_set, repeats);
     println!(
         "test forward     {forward:.2} s (every test image on the surrogates, chunks of 500, median of {})",
         repeats.max(1)

@@ -8,6 +8,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use burn::tensor::{DType, Device};
 
+use almost_net::data::images::ImageSet;
 use almost_net::network::chain::Head;
 use almost_net::network::config::ReadoutOrder;
 use almost_net::{DeviceNetwork, NetConfig};
@@ -21,13 +22,16 @@ fn f64s(shape: &[usize], data: Vec<f64>) -> NpyArray {
     NpyArray { shape: shape.to_vec(), data: NpyData::F64(data) }
 }
 
-/// Builds the network of `cfg` (its initial A, seeded as training seeds it) and writes
-/// `dir/twin.npz` with a `meta.json` entry describing the layers.
-pub fn export(cfg: &NetConfig, dir: &Path) -> Result<()> {
+/// Writes `dir/twin.npz` for `network` as built from `cfg` (its initial A) with the images of
+/// `train_set` and `test_set`, and a `meta.json` entry describing the layers.
+pub fn export(
+    cfg: &NetConfig,
+    network: &DeviceNetwork,
+    train_set: &ImageSet,
+    test_set: &ImageSet,
+    dir: &Path,
+) -> Result<()> {
     let device = Device::default();
-    let (train_set, test_set) = almost_net::data::images::load(&cfg.data)?;
-    let input = almost_net::MapShape { height: train_set.rows, width: train_set.cols, channels: 1 };
-    let network = almost_net::build(cfg, input, DType::F32, &device)?;
     let mut arrays: Vec<(String, NpyArray)> = Vec::new();
     let mut layers_meta = Vec::new();
     for (l, layer) in network.layers.iter().enumerate() {
@@ -69,20 +73,20 @@ pub fn export(cfg: &NetConfig, dir: &Path) -> Result<()> {
     }
     let Head::Classes(r) = &network.head else { anyhow::bail!("the twin exports classifying networks only") };
     let n = CHECK_IMAGES.min(train_set.len());
-    let logits = check_logits(&network, &train_set, n, &device);
+    let logits = check_logits(network, train_set, n, &device);
     arrays.push(("check_logits".into(), f64s(&[n, r.classes], logits)));
-    let pixels = |set: &almost_net::data::images::ImageSet| NpyArray {
+    let pixels = |set: &ImageSet| NpyArray {
         shape: vec![set.len(), set.rows * set.cols],
         data: NpyData::U8(set.pixels.clone()),
     };
-    let labels = |set: &almost_net::data::images::ImageSet| NpyArray {
+    let labels = |set: &ImageSet| NpyArray {
         shape: vec![set.len()],
         data: NpyData::U64(set.labels.iter().map(|&v| u64::from(v)).collect()),
     };
-    arrays.push(("train_pixels".into(), pixels(&train_set)));
-    arrays.push(("train_labels".into(), labels(&train_set)));
-    arrays.push(("test_pixels".into(), pixels(&test_set)));
-    arrays.push(("test_labels".into(), labels(&test_set)));
+    arrays.push(("train_pixels".into(), pixels(train_set)));
+    arrays.push(("train_labels".into(), labels(train_set)));
+    arrays.push(("test_pixels".into(), pixels(test_set)));
+    arrays.push(("test_labels".into(), labels(test_set)));
     let meta = serde_json::json!({
         "layers": layers_meta,
         "readout": { "classes": r.classes, "per_class": r.per_class, "scale": r.scale,
@@ -99,12 +103,7 @@ pub fn export(cfg: &NetConfig, dir: &Path) -> Result<()> {
 }
 
 /// almost's logits (f32 backend) for the first `n` training images.
-fn check_logits(
-    network: &DeviceNetwork,
-    set: &almost_net::data::images::ImageSet,
-    n: usize,
-    device: &Device,
-) -> Vec<f64> {
+fn check_logits(network: &DeviceNetwork, set: &ImageSet, n: usize, device: &Device) -> Vec<f64> {
     let idx: Vec<usize> = (0..n).collect();
     let x = almost_net::data::batch::images(set, &idx, None, DType::F32, device);
     to_vec(network.forward(x))

@@ -139,11 +139,7 @@ fn main() -> Result<()> {
             almost_cli::bench::modes::run(&config, init.as_deref(), images, &work)?;
         }
         Command::Bench(Bench::Epoch { config, images, repeats, export, work }) => {
-            if let Some(dir) = &export {
-                almost_cli::bench::twin::export(&almost_net::NetConfig::load(&config)?, dir)?;
-                println!("twin           {}", dir.join("twin.npz").display());
-            }
-            almost_cli::bench::epoch::run(&config, images, repeats, &work)?;
+            almost_cli::bench::epoch::run(&config, images, repeats, export.as_deref(), &work)?;
         }
         Command::Evaluate { run, physics, samples, hardware } => {
             let evaluation = almost_net::evaluate_run(
