@@ -77,7 +77,13 @@ fn diode_node_from_simulation_to_physics() {
             layer(WiringConfig::Random { devices: 12, fan_in: 2, seed: 1 }),
             layer(WiringConfig::Random { devices: 4, fan_in: 2, seed: 2 }),
         ],
-        readout: ReadoutConfig { classes: 2, per_class: 2, scale: Some(4.0), order: Default::default() },
+        readout: ReadoutConfig {
+            classes: 2,
+            per_class: 2,
+            scale: Some(4.0),
+            auto: Default::default(),
+            order: Default::default(),
+        },
         training: NetTrainingConfig { epochs: 8, batch_size: 16, learning_rate: 0.05, ..Default::default() },
         hardware: Default::default(),
     };

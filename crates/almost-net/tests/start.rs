@@ -52,11 +52,11 @@ fn a_dead_thresholded_network_starts_alive_and_its_maps_travel_with_the_run() {
     let mut cfg = common::net_config(&common::bars(tmp.path(), 150), &sur);
     cfg.training.epochs = 1;
     cfg.training.max_surrogate_error = 1.0; // a quick fit: this test is about the start
-    let device = Device::default();
+    let device = Device::flex();
     device.seed(1);
     let net = build(&cfg, common::input(), DType::F32, &device).unwrap();
     let (train_set, _) = almost_net::data::images::load(&cfg.data).unwrap();
-    let (started, report) = start_alive(net.clone(), &train_set, 64, 1).unwrap();
+    let (started, report) = start_alive(net.clone(), &train_set, 64, 1, false).unwrap();
     // the second layer reads the first one's outputs: near zero (below threshold) for most of
     // the background, mapped onto the bottom of its input box; with A around 0 it stays dead
     let deep = &report.layers[1];
@@ -84,6 +84,41 @@ fn a_dead_thresholded_network_starts_alive_and_its_maps_travel_with_the_run() {
     for (layer, s) in loaded.network.layers.iter().zip(&saved.layers) {
         assert_eq!((layer.gain, layer.offset), (s.gain, s.offset));
     }
+    // no measured gain unless asked for: the configured (here explicit) gain stays
+    assert!(saved.readout.is_none());
+    let scale_of = |n: &almost_net::DeviceNetwork| match &n.head {
+        almost_net::network::chain::Head::Classes(r) => r.scale,
+        almost_net::network::chain::Head::Outputs => f64::NAN,
+    };
+    assert_eq!(scale_of(&loaded.network), 2.0);
+    // the readout gain measured at the start: an image's class scores then spread by the set
+    // amount across classes, and a loaded run has the same gain
+    cfg.readout.scale = None;
+    cfg.readout.auto = almost_net::network::config::AutoGain::Start;
+    let gain_net = build(&cfg, common::input(), DType::F32, &device).unwrap();
+    let (started, report) = start_alive(gain_net, &train_set, 64, 1, true).unwrap();
+    let measured = report.readout.unwrap();
+    assert_eq!(scale_of(&started), measured.scale);
+    assert!((measured.scale - almost_net::network::config::START_LOGIT_SPREAD / measured.spread).abs() < 1e-12);
+    let idx: Vec<usize> = (0..64).collect();
+    let x = almost_net::data::batch::images(&train_set, &idx, None, DType::F32, &device);
+    let logits = almost_surrogate::tensor_io::to_vec(started.forward(x));
+    let spread = logits
+        .chunks(3)
+        .map(|row| {
+            let m = row.iter().sum::<f64>() / 3.0;
+            (row.iter().map(|v| (v - m).powi(2)).sum::<f64>() / 3.0).sqrt()
+        })
+        .sum::<f64>()
+        / 64.0;
+    assert!((spread - almost_net::network::config::START_LOGIT_SPREAD).abs() < 1e-3, "{spread}");
+    assert!(report.lines().iter().any(|l| l.starts_with("start, readout: gain")), "{:?}", report.lines());
+    let gained = tmp.path().join("gained");
+    train(&cfg, &gained, &TrainOptions::default()).unwrap();
+    let recorded = StartReport::load(&gained).unwrap().unwrap().readout.unwrap().scale;
+    assert_eq!(scale_of(&load_run(&gained, DType::F32, &device).unwrap().network), recorded);
+    cfg.readout.auto = Default::default();
+    cfg.readout.scale = Some(2.0);
     // with the search off the configured maps are used and no record is left behind
     cfg.training.alive_start = false;
     let plain_run = tmp.path().join("plain");

@@ -20,6 +20,7 @@
 //! classes = 10
 //! per_class = 10
 //! scale = 4.0                  # omitted: 40 / (per_class x the device's output range)
+//! auto = "range"               # or "start": an omitted scale measured at the alive start
 //! order = "blocks"             # or "interleaved": class c sums devices c, c + classes, ...
 //!
 //! [training]
@@ -88,11 +89,39 @@ pub struct ReadoutConfig {
     /// layer's output range.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scale: Option<f64>,
+    /// How the gain is chosen when `scale` is omitted ([`AutoGain`]).
+    #[serde(default, skip_serializing_if = "AutoGain::is_range")]
+    pub auto: AutoGain,
     /// Which last-layer devices a class sums: consecutive blocks (default) or every
     /// `classes`-th device ([`ReadoutOrder`]).
     #[serde(default, skip_serializing_if = "ReadoutOrder::is_blocks")]
     pub order: ReadoutOrder,
 }
+
+/// How the readout gain is chosen when no `scale` is given.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AutoGain {
+    /// From the device's output range ([`auto_scale`]): logits move by about 10 when a class's
+    /// devices move by a quarter of their range.
+    #[default]
+    Range,
+    /// Measured at the start (with `alive_start`) on the start images through the surrogates:
+    /// the gain that spreads an image's class scores by [`START_LOGIT_SPREAD`] (standard
+    /// deviation across classes, mean over images), as LSUV sets unit variance; the range rule
+    /// when the start is not searched.
+    Start,
+}
+
+impl AutoGain {
+    /// Whether this is the default (not written to saved configs).
+    pub fn is_range(&self) -> bool {
+        *self == Self::Range
+    }
+}
+
+/// The spread of an image's class scores at the start that [`AutoGain::Start`] sets.
+pub const START_LOGIT_SPREAD: f64 = 2.0;
 
 /// How the last layer's devices are grouped into classes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

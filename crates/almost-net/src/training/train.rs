@@ -23,7 +23,7 @@ use crate::data::batch;
 use crate::data::images::{ImageSet, load};
 use crate::error::{NetError, Result};
 use crate::network::chain::{DeviceNetwork, build};
-use crate::network::config::{Mode, NetConfig};
+use crate::network::config::{AutoGain, Mode, NetConfig};
 use crate::network::wiring::MapShape;
 use crate::physics::hardware::Hardware;
 use crate::training::checkpoint;
@@ -105,7 +105,8 @@ pub fn train(cfg: &NetConfig, run: &Path, options: &TrainOptions) -> Result<Trai
             report.save(run)?;
         }
     } else if t.alive_start {
-        let (started, report) = start_alive(network, &train_set, START_IMAGES, t.seed)?;
+        let measure_gain = cfg.readout.scale.is_none() && cfg.readout.auto == AutoGain::Start;
+        let (started, report) = start_alive(network, &train_set, START_IMAGES, t.seed, measure_gain)?;
         // a shared constant (design by gradient) starts at the middle of its range whatever the start
         network = started.centre_tied();
         start_lines = report.lines();

@@ -84,7 +84,13 @@ pub fn net_config(data: &Path, surrogate: &Path) -> NetConfig {
                 reference: false,
             },
         ],
-        readout: ReadoutConfig { classes: 3, per_class: 2, scale: Some(2.0), order: Default::default() },
+        readout: ReadoutConfig {
+            classes: 3,
+            per_class: 2,
+            scale: Some(2.0),
+            auto: Default::default(),
+            order: Default::default(),
+        },
         // the fixture's surrogate is fitted for 60 epochs (about 2% of range): these tests check
         // the mechanics of training, not its accuracy, so they accept it
         training: NetTrainingConfig {

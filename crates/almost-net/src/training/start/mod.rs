@@ -20,5 +20,5 @@
 pub mod report;
 pub mod search;
 
-pub use report::{LayerStart, Liveness, START_FILE, StartReport, with_recorded_maps};
+pub use report::{LayerStart, Liveness, ReadoutStart, START_FILE, StartReport, with_recorded_maps};
 pub use search::{ALIVE, START_IMAGES, start_alive};

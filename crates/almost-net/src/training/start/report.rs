@@ -20,6 +20,11 @@ pub struct Liveness {
     pub dead_devices: f64,
     /// Mean over devices of the standard deviation of their output, relative to the range.
     pub spread: f64,
+    /// Mean over evaluations of how far the output moves when every A moves by half its
+    /// range (random signs, linearised), relative to the range: what training can move a
+    /// device by. Absent in records written before it was measured.
+    #[serde(default)]
+    pub swing: f64,
 }
 
 /// One layer's start.
@@ -54,21 +59,46 @@ pub struct StartReport {
     pub candidates: usize,
     /// One entry per layer, input first.
     pub layers: Vec<LayerStart>,
+    /// The readout gain measured at the start ([`crate::network::config::AutoGain::Start`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub readout: Option<ReadoutStart>,
+}
+
+/// The readout gain set from the class scores at the start.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReadoutStart {
+    /// The gain chosen.
+    pub scale: f64,
+    /// The gain of the range rule it replaced.
+    pub range_scale: f64,
+    /// The class scores' spread at gain 1 (standard deviation across classes, mean over images).
+    pub spread: f64,
 }
 
 impl StartReport {
-    /// One line per layer for a person.
+    /// One line per layer (and one for a measured readout gain) for a person.
     pub fn lines(&self) -> Vec<String> {
-        self.layers
+        let readout = self.readout.iter().map(|r| {
+            format!(
+                "start, readout: gain {:.4} (the range rule's {:.4} x {:.2}): an image's class scores spread by {:.1} \
+                 across classes",
+                r.scale,
+                r.range_scale,
+                r.scale / r.range_scale,
+                crate::network::config::START_LOGIT_SPREAD
+            )
+        });
+        let layers = self.layers
             .iter()
             .enumerate()
             .map(|(l, s)| {
                 let live = |v: &Liveness| {
                     format!(
-                        "{:.0}% of evaluations respond, {:.0}% dead devices, spread {:.1}% of range",
+                        "{:.0}% of evaluations respond, {:.0}% dead devices, spread {:.1}% of range, swing {:.1}%",
                         100.0 * v.responsive,
                         100.0 * v.dead_devices,
-                        100.0 * v.spread
+                        100.0 * v.spread,
+                        100.0 * v.swing
                     )
                 };
                 if s.moved {
@@ -87,7 +117,8 @@ impl StartReport {
                     format!("start, layer {l}: kept the plain start: {}", live(&s.plain))
                 }
             })
-            .collect()
+            .collect::<Vec<_>>();
+        layers.into_iter().chain(readout).collect()
     }
 
     /// Warnings for layers that are still mostly dead after the search.
@@ -133,6 +164,9 @@ impl StartReport {
             layer.gain = s.gain;
             layer.offset = s.offset;
             layer.reference = s.reference;
+        }
+        if let (Some(measured), crate::network::chain::Head::Classes(r)) = (&self.readout, &mut network.head) {
+            r.scale = measured.scale;
         }
         Ok(network)
     }

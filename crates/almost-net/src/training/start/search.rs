@@ -12,9 +12,10 @@ use crate::check::health::spread_of;
 use crate::data::batch;
 use crate::data::images::ImageSet;
 use crate::error::Result;
-use crate::network::chain::DeviceNetwork;
+use crate::network::chain::{DeviceNetwork, Head, Readout};
+use crate::network::config::START_LOGIT_SPREAD;
 use crate::network::layer::DeviceLayer;
-use crate::training::start::report::{LayerStart, Liveness, StartReport};
+use crate::training::start::report::{LayerStart, Liveness, ReadoutStart, StartReport};
 
 /// Training images each layer is measured on.
 pub const START_IMAGES: usize = 128;
@@ -42,22 +43,24 @@ struct Candidate {
 
 /// Measures every layer of `network` on the first `count` images of `images` and moves
 /// each layer that starts (mostly) dead to the start where most of it responds. `seed` draws
-/// the directions of the difference quotients.
+/// the directions of the difference quotients. With `measure_gain` ([`AutoGain::Start`]),
+/// the readout's gain is then set from the class scores of the started network.
 pub fn start_alive(
     mut network: DeviceNetwork,
     images: &ImageSet,
     count: usize,
     seed: u64,
+    measure_gain: bool,
 ) -> Result<(DeviceNetwork, StartReport)> {
     let n = count.min(images.len()).max(1);
     let probe = network.valid();
     let first = probe.layers.first().map(|l| l.a.val());
     let (device, dtype) =
-        first.map_or_else(|| (Default::default(), burn::tensor::DType::F32), |a| (a.device(), a.dtype()));
+        first.map_or_else(|| (burn::tensor::Device::flex(), burn::tensor::DType::F32), |a| (a.device(), a.dtype()));
     let idx: Vec<usize> = (0..n).collect();
     let mut upstream = batch::images(images, &idx, None, dtype, &device);
     let mut upstream_range = [0.0, 1.0];
-    let mut report = StartReport { images: n, candidates: 0, layers: Vec::new() };
+    let mut report = StartReport { images: n, candidates: 0, layers: Vec::new(), readout: None };
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5747_4152_5400);
     for (l, layer) in probe.layers.iter().enumerate() {
         let m = layer.devices();
@@ -126,7 +129,27 @@ pub fn start_alive(
         upstream = chosen_layer.forward(upstream);
         upstream_range = layer.meta.as_ref().and_then(|m| m.y_range.get(layer.output).copied()).unwrap_or([0.0, 1.0]);
     }
+    if measure_gain && let Head::Classes(r) = &mut network.head {
+        let spread = class_spread(r, upstream, n);
+        if spread.is_finite() && spread > 0.0 {
+            report.readout = Some(ReadoutStart { scale: START_LOGIT_SPREAD / spread, range_scale: r.scale, spread });
+            r.scale = START_LOGIT_SPREAD / spread;
+        }
+    }
     Ok((network, report))
+}
+
+/// The spread of an image's class sums (the logits at gain 1): standard deviation across
+/// classes, mean over the `n` images.
+fn class_spread(r: &Readout, last: Tensor<2>, n: usize) -> f64 {
+    let unit = Readout { scale: 1.0, ..r.clone() };
+    let sums = to_vec(unit.logits(last));
+    let c = r.classes.max(1);
+    let per_image = |row: &[f64]| {
+        let mean = row.iter().sum::<f64>() / c as f64;
+        (row.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / c as f64).sqrt()
+    };
+    sums.chunks(c).take(n).map(per_image).sum::<f64>() / n.max(1) as f64
 }
 
 /// How alive a start is, in [0, 1]: the share of evaluations that respond, discounted when
@@ -253,7 +276,8 @@ fn liveness(layer: &DeviceLayer, upstream: &Tensor<2>, a: &[f64], dirs: &[Vec<f6
     }
     let responsive = slope.iter().filter(|s| **s > RESPONDS * range).count() as f64 / slope.len().max(1) as f64;
     let (dead_devices, spread) = spread_of(&y0, n, m, range);
-    Liveness { responsive, dead_devices, spread }
+    let swing = slope.iter().sum::<f64>() / slope.len().max(1) as f64 / range;
+    Liveness { responsive, dead_devices, spread, swing }
 }
 
 /// Sets a layer's A to host values (keeping whether it is tracked).
