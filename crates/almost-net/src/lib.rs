@@ -18,7 +18,8 @@
 //! - [`physics`]: [`Hardware`] is what answers for each device instance: [`NominalHardware`]
 //!   (the devices the surrogates were fitted to) or [`PerturbedHardware`] (variability,
 //!   mismatch, read noise, quantised A); [`evaluate()`] reports accuracy on surrogates vs
-//!   physics and the per-layer gap; robustness sweeps the imperfections.
+//!   physics and the per-layer gap, also split over machines and merged
+//!   ([`physics::shard`]); robustness sweeps the imperfections.
 //! - [`check`]: no figure on surrogates without the truth: poor surrogates refused, the
 //!   operating region probed every epoch, every run ended by a check on the physics.
 //! - [`matrix`]: matrix-valued neurons (matrix exponential, matrix layers, recovery of the
@@ -44,5 +45,5 @@ pub use physics::hardware::{Hardware, LayerCall, NominalHardware};
 pub use physics::imperfect::PerturbedHardware;
 pub use physics::select::hardware_for;
 pub use training::run::{LoadedRun, load_run, save_run};
-pub use training::run_eval::{RunEvaluation, evaluate_run, robustness_run};
+pub use training::run_eval::{RunEvaluation, evaluate_run, evaluate_run_shard, robustness_run};
 pub use training::train::{TrainOptions, Trained, train};

@@ -105,9 +105,24 @@ pub fn evaluate(
     bits: u32,
     progress: bool,
 ) -> PhysicsReport {
-    let device = network.layers.first().map_or_else(Device::default, |l| l.a.val().device());
-    let dtype = network.layers.first().map_or(DType::F32, |l| l.a.val().dtype());
     let n = if samples == 0 { test.len() } else { samples.min(test.len()) };
+    let idx: Vec<usize> = (0..n).collect();
+    evaluate_images(network, hardware, test, &idx, bits, progress)
+}
+
+/// [`evaluate`] on the test images with the indices `idx` (a shard of the test set, see
+/// [`crate::physics::shard`]).
+pub fn evaluate_images(
+    network: &DeviceNetwork,
+    hardware: &dyn Hardware,
+    test: &ImageSet,
+    idx: &[usize],
+    bits: u32,
+    progress: bool,
+) -> PhysicsReport {
+    let device = network.layers.first().map_or_else(Device::flex, |l| l.a.val().device());
+    let dtype = network.layers.first().map_or(DType::F32, |l| l.a.val().dtype());
+    let n = idx.len();
     // accuracies of a network without classes are not numbers
     let classes = matches!(network.head, Head::Classes(_));
     let a_host = hardware_a(network, bits);
@@ -120,7 +135,6 @@ pub fn evaluate(
     let (mut right_sur, mut right_phys, mut agree) = (0usize, 0usize, 0usize);
     let (mut physics_only, mut surrogate_only) = (0usize, 0usize);
     let start = Instant::now();
-    let idx: Vec<usize> = (0..n).collect();
     for chunk in idx.chunks(25) {
         let b = chunk.len();
         let input = batch::images(test, chunk, None, dtype, &device);

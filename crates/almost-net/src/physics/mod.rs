@@ -1,7 +1,7 @@
 //! The network on the devices themselves: what answers for each device instance
 //! ([`hardware`]: nominal devices; [`imperfect`]: variability, mismatch, read noise,
-//! quantised A), the evaluation on physics with its per-layer gap ([`evaluate`]), and sweeps
-//! of the imperfections ([`robustness`]).
+//! quantised A), the evaluation on physics with its per-layer gap ([`evaluate`]), split over
+//! machines and merged ([`shard`]), and sweeps of the imperfections ([`robustness`]).
 
 pub mod evaluate;
 pub mod forward;
@@ -9,3 +9,4 @@ pub mod hardware;
 pub mod imperfect;
 pub mod robustness;
 pub mod select;
+pub mod shard;

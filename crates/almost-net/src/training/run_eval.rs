@@ -1,16 +1,20 @@
 //! A finished run evaluated again: on the surrogates, or on the physics of its devices
-//! (`physics.json`), or swept over imperfect hardware (`robustness.json`, `robustness.svg`).
+//! (`physics.json`, or one shard of it), or swept over imperfect hardware (`robustness.json`,
+//! `robustness.svg`).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+use almost_sim::ShardSelection;
 
 use burn::tensor::{DType, Device};
 
 use crate::check::NOT_CHECKED;
 use crate::error::Result;
 use crate::network::hardware_config::{HardwareConfig, HardwareOverrides};
-use crate::physics::evaluate::{PhysicsReport, evaluate};
+use crate::physics::evaluate::{PhysicsReport, evaluate, evaluate_images};
 use crate::physics::robustness::{Sweep, plot, sweep, table};
 use crate::physics::select::hardware_for;
+use crate::physics::shard::{save_shard, shard_images};
 use crate::training::loss::accuracy;
 use crate::training::run::{LoadedRun, load_run};
 
@@ -49,6 +53,25 @@ pub fn evaluate_run(
     let report = evaluate(&network, hw.as_ref(), &test, samples, hw_cfg.bits, true);
     almost_sim::fsutil::write_json_atomic(&run.join("physics.json"), &report)?;
     Ok(RunEvaluation { text: report.table(), physics: Some(report) })
+}
+
+/// Evaluates shard `shard` of a trained run's first `samples` test images (0 = all) on its
+/// physics ([`crate::physics::shard`]) and writes the shard's report into the run folder
+/// (returned with its path); `physics.json` is written by merging the shards.
+pub fn evaluate_run_shard(
+    run: &Path,
+    samples: usize,
+    shard: ShardSelection,
+    hardware: &HardwareOverrides,
+    device: &Device,
+) -> Result<(PhysicsReport, PathBuf)> {
+    let LoadedRun { config: cfg, network, test, .. } = load_run(run, DType::F32, device)?;
+    let n = if samples == 0 { test.len() } else { samples.min(test.len()) };
+    let hw_cfg = hardware.apply(&cfg.hardware);
+    let hw = hardware_for(&network, &hw_cfg)?;
+    let report = evaluate_images(&network, hw.as_ref(), &test, &shard_images(shard, n), hw_cfg.bits, true);
+    let path = save_shard(run, shard, n, &report)?;
+    Ok((report, path))
 }
 
 /// Sweeps imperfections of the hardware for a trained run; writes `robustness.json` and
