@@ -30,6 +30,8 @@ pub struct Pipeline {
     pub quick: bool,
     /// Where datasets, models and runs go (normally the repository root).
     pub root: PathBuf,
+    /// The burn backend the fit, the training and the evaluation run on (the physics on the host).
+    pub backend: almost_surrogate::Backend,
 }
 
 impl Default for Pipeline {
@@ -40,6 +42,7 @@ impl Default for Pipeline {
             network: "simulations/networks/digits-diode.toml".into(),
             quick: false,
             root: ".".into(),
+            backend: almost_surrogate::Backend::Flex,
         }
     }
 }
@@ -104,7 +107,7 @@ impl Pipeline {
             format!("reused, held-out RMSE {:.3}% of range", 100.0 * meta.metrics[0].relative_rmse)
         } else {
             eprintln!("[2/4] fitting the surrogate -> {}", model.display());
-            let report = crate::train::surrogate_with(&dataset, &model, &fit_cfg, true)?;
+            let report = crate::train::surrogate_with(&dataset, &model, &fit_cfg, true, &self.backend.device()?)?;
             format!(
                 "held-out RMSE {:.3}% of range, R^2 {:.5}, gradient cosine {:.4}",
                 100.0 * report.outputs[0].relative_rmse,
@@ -143,8 +146,8 @@ impl Pipeline {
             net.training.epochs,
             run.display()
         );
-        let trained =
-            almost_net::train(&net, &run, &almost_net::TrainOptions { progress: true, ..Default::default() })?;
+        let options = almost_net::TrainOptions { progress: true, device: self.backend.device()?, ..Default::default() };
+        let trained = almost_net::train(&net, &run, &options)?;
         let acc = trained.history.last().map_or(f64::NAN, |h| h.test_accuracy);
         let params: usize = trained.network.a_values().iter().map(Vec::len).sum();
         stages.push(Stage {
@@ -169,8 +172,7 @@ impl Pipeline {
         let t = Instant::now();
         eprintln!("[4/4] evaluating on the devices' physics");
         let samples = if self.quick { 50 } else { 0 };
-        let evaluation =
-            almost_net::evaluate_run(&run, true, samples, &Default::default(), &burn::tensor::Device::default())?;
+        let evaluation = almost_net::evaluate_run(&run, true, samples, &Default::default(), &self.backend.device()?)?;
         let (text, physics) = match evaluation.physics {
             Some(p) => (evaluation.text, p),
             None => bail!("the physics evaluation of {} produced no report", run.display()),

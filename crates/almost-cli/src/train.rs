@@ -6,25 +6,33 @@ use std::path::Path;
 use anyhow::Result;
 
 use almost_sim::Dataset;
-use almost_surrogate::{FitConfig, FitReport, fit_and_save};
+use almost_surrogate::{FitConfig, FitOptions, FitReport, fit_and_save};
+use burn::tensor::Device;
 
-/// Fits, saves and reports a surrogate of the dataset in `data` into `out`.
-pub fn surrogate(data: &Path, out: &Path, config: Option<&Path>, check_gradients: bool) -> Result<FitReport> {
+/// Fits, saves and reports a surrogate of the dataset in `data` into `out`, on `device`.
+pub fn surrogate(
+    data: &Path,
+    out: &Path,
+    config: Option<&Path>,
+    check_gradients: bool,
+    device: &Device,
+) -> Result<FitReport> {
     let dataset = Dataset::load(data)?;
-    let cfg = fit_config(config, &dataset)?;
-    surrogate_with(&dataset, out, &cfg, check_gradients)
+    let cfg = fit_config(config, &dataset, device)?;
+    surrogate_with(&dataset, out, &cfg, check_gradients, device)
 }
 
 /// The fit config of `config`, or the trainer's default for the dataset's device: the
 /// candidates for its shape each fitted once, the lowest validation loss kept (printed).
-pub fn fit_config(config: Option<&Path>, dataset: &Dataset) -> Result<FitConfig> {
-    choose_fit(dataset, &fit_candidates(config, dataset)?)
+pub fn fit_config(config: Option<&Path>, dataset: &Dataset, device: &Device) -> Result<FitConfig> {
+    choose_fit(dataset, &fit_candidates(config, dataset)?, device)
 }
 
 /// The best of `candidates` on validation ([`almost_surrogate::choose::choose`]; one
 /// candidate, a given config, is returned untried), with the trials printed.
-pub fn choose_fit(dataset: &Dataset, candidates: &[FitConfig]) -> Result<FitConfig> {
-    let (chosen, trials) = almost_surrogate::choose::choose(dataset, candidates)?;
+pub fn choose_fit(dataset: &Dataset, candidates: &[FitConfig], device: &Device) -> Result<FitConfig> {
+    let options = FitOptions { progress: false, device: device.clone() };
+    let (chosen, trials) = almost_surrogate::choose::choose(dataset, candidates, &options)?;
     for t in &trials {
         eprintln!("default fit, trying {}: best validation loss {:.3e}", t.architecture, t.val_loss);
     }
@@ -49,7 +57,13 @@ pub fn fit_candidates(config: Option<&Path>, dataset: &Dataset) -> Result<Vec<Fi
 
 /// Fits a surrogate to a loaded dataset (the library's fit-or-refine workflow) and says on
 /// stderr what the user should know: warnings, and whether network training will accept it.
-pub fn surrogate_with(dataset: &Dataset, out: &Path, cfg: &FitConfig, check_gradients: bool) -> Result<FitReport> {
+pub fn surrogate_with(
+    dataset: &Dataset,
+    out: &Path,
+    cfg: &FitConfig,
+    check_gradients: bool,
+    device: &Device,
+) -> Result<FitReport> {
     eprintln!(
         "fitting {} on {} rows of {} ({})",
         cfg.architecture.describe(),
@@ -60,7 +74,8 @@ pub fn surrogate_with(dataset: &Dataset, out: &Path, cfg: &FitConfig, check_grad
     if cfg.refine.rounds > 0 {
         eprintln!("active refinement: {} rounds against the device's own solver", cfg.refine.rounds);
     }
-    let outcome = fit_and_save(dataset, out, cfg, check_gradients, &almost_surrogate::FitOptions::with_progress())?;
+    let options = FitOptions { progress: true, device: device.clone() };
+    let outcome = fit_and_save(dataset, out, cfg, check_gradients, &options)?;
     for w in &outcome.warnings {
         eprintln!("{w}");
     }
@@ -101,13 +116,14 @@ pub fn surrogate_to_target(
     target: f64,
     budget: u64,
     check_gradients: bool,
+    device: &Device,
 ) -> Result<FitReport> {
     let mut rows: Vec<(u64, f64)> = Vec::new();
     loop {
         let dataset = Dataset::load(data)?;
         let samples = dataset.manifest.samples;
-        let cfg = fit_config(config, &dataset)?;
-        let report = surrogate_with(&dataset, out, &cfg, check_gradients)?;
+        let cfg = fit_config(config, &dataset, device)?;
+        let report = surrogate_with(&dataset, out, &cfg, check_gradients, device)?;
         let rmse = worst_relative_rmse(&report);
         rows.push((samples, rmse));
         eprintln!(

@@ -14,6 +14,13 @@ pub struct Cli {
     /// for `network` and `sweep` it also sets training.threads).
     #[arg(long, global = true)]
     pub threads: Option<usize>,
+    /// burn backend for surrogate fits, network training and evaluation: flex (burn's CPU
+    /// backend, the default), wgpu, vulkan, cuda or cuda:N. A GPU backend needs the binary
+    /// built with its feature (`cargo build --release -p almost-cli --features wgpu`); the
+    /// device physics (ODE solves) runs on the host's cores whatever the backend, and on a GPU
+    /// a training batch is not split over host threads.
+    #[arg(long, global = true, default_value = "flex", value_parser = parse_backend)]
+    pub backend: almost_surrogate::Backend,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -159,6 +166,14 @@ pub enum Command {
         /// Evaluate only the first N test images (default: all).
         #[arg(long, default_value_t = 0)]
         samples: usize,
+        /// With --physics: evaluate only shard k of n (test images i with i % n == k; a task of
+        /// a Slurm job array, simulations/slurm-evaluate.sh) into physics.shard-k-of-n.json.
+        #[arg(long, requires = "physics", conflicts_with = "merge")]
+        shard: Option<almost_sim::ShardSelection>,
+        /// Join the run's shard reports into physics.json (refuses a missing shard or shards of
+        /// other trained A) and print it.
+        #[arg(long, conflicts_with = "physics")]
+        merge: bool,
         /// Imperfect hardware.
         #[command(flatten)]
         hardware: HardwareArgs,
@@ -261,4 +276,9 @@ pub enum Bench {
         #[arg(long, default_value = "runs")]
         work: PathBuf,
     },
+}
+
+/// `--backend`, with the library's error text.
+fn parse_backend(s: &str) -> Result<almost_surrogate::Backend, String> {
+    s.parse().map_err(|e: almost_surrogate::SurrogateError| e.to_string().trim_start_matches("--backend: ").to_string())
 }

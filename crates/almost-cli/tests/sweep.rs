@@ -105,7 +105,8 @@ fn design_by_gradient_trains_one_shared_constant_and_checks_it_on_the_physics() 
     assert_eq!(data.manifest.plan.device.n_params(), 5);
     // every device of every layer holds the same eps, the one reported
     let run = out.join("gradient/seed-1");
-    let loaded = almost_net::training::run::load_run(&run, burn::tensor::DType::F32, &Default::default()).unwrap();
+    let loaded =
+        almost_net::training::run::load_run(&run, burn::tensor::DType::F32, &burn::tensor::Device::flex()).unwrap();
     for a in loaded.network.a_values() {
         for row in a.chunks(5) {
             assert!((row[4] - r.value).abs() < 1e-6 * (1.0 + r.value.abs()), "{} vs {}", row[4], r.value);
@@ -149,7 +150,7 @@ fn a_conditioned_surrogate_is_as_good_as_plain_ones_at_fixed_values() {
         let fit_cfg = almost_surrogate::FitConfig::for_device(4, data.manifest.plan.device.n_params());
         almost_surrogate::fit_and_save(&data, &root.join(format!("{name}-s")), &fit_cfg, false, &Default::default())
             .unwrap();
-        almost_surrogate::load(&root.join(format!("{name}-s")), &Default::default()).unwrap()
+        almost_surrogate::load(&root.join(format!("{name}-s")), &burn::tensor::Device::flex()).unwrap()
     };
     let conditioned = fit_at(
         "cond",
@@ -182,7 +183,7 @@ fn a_conditioned_surrogate_is_as_good_as_plain_ones_at_fixed_values() {
             &inputs,
             d_in,
             burn::tensor::DType::F32,
-            &Default::default(),
+            &burn::tensor::Device::flex(),
         );
         (pred.iter().zip(&truth).map(|(p, t)| (p - t).powi(2)).sum::<f64>() / truth.len() as f64).sqrt() / 2.0
     };

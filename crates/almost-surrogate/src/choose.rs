@@ -19,8 +19,10 @@ pub struct Trial {
 }
 
 /// Picks, among `candidates`, the fit with the lowest best validation loss on `dataset`;
-/// returns it with every trial (one candidate: returned untried).
-pub fn choose(dataset: &Dataset, candidates: &[FitConfig]) -> Result<(FitConfig, Vec<Trial>)> {
+/// returns it with every trial (one candidate: returned untried). The trials run on
+/// `options.device`, without a progress bar.
+pub fn choose(dataset: &Dataset, candidates: &[FitConfig], options: &FitOptions) -> Result<(FitConfig, Vec<Trial>)> {
+    let quiet = FitOptions { progress: false, device: options.device.clone() };
     let mut trials = Vec::with_capacity(candidates.len());
     let mut best: Option<(usize, f64)> = None;
     if candidates.len() > 1 {
@@ -28,7 +30,7 @@ pub fn choose(dataset: &Dataset, candidates: &[FitConfig]) -> Result<(FitConfig,
             let mut trial = c.clone();
             trial.report.gradient_points = 0;
             trial.report.plots = false;
-            let fitted = fit(dataset, &trial, None, &FitOptions::default())?;
+            let fitted = fit(dataset, &trial, None, &quiet)?;
             let val = fitted.report.history.iter().map(|h| h.val_loss).fold(f64::INFINITY, f64::min);
             trials.push(Trial { architecture: c.architecture.describe(), val_loss: val });
             if best.is_none_or(|(_, b)| val < b) {
@@ -41,7 +43,7 @@ pub fn choose(dataset: &Dataset, candidates: &[FitConfig]) -> Result<(FitConfig,
 }
 
 /// The default fit for the dataset's device shape: [`choose`] over [`FitConfig::candidates`].
-pub fn choose_default(dataset: &Dataset) -> Result<(FitConfig, Vec<Trial>)> {
+pub fn choose_default(dataset: &Dataset, options: &FitOptions) -> Result<(FitConfig, Vec<Trial>)> {
     let spec = &dataset.manifest.plan.device;
-    choose(dataset, &FitConfig::candidates(spec.n_inputs(), spec.n_params()))
+    choose(dataset, &FitConfig::candidates(spec.n_inputs(), spec.n_params()), options)
 }

@@ -14,7 +14,7 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::config::FitConfig;
 use crate::data::{Split, Splits, split_table};
-use crate::error::Result;
+use crate::error::{Result, SurrogateError};
 use crate::gradcheck::{GradientPoints, check_gradients};
 use crate::metrics::{column, outer_shell, output_metrics};
 use crate::normalize::{Normalization, column_range};
@@ -64,12 +64,19 @@ fn normed(split: &Split, norm: &Normalization, splits: &Splits, cfg: &FitConfig,
 }
 
 /// How a fit runs (not what it fits): where, and whether it draws a progress bar.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct FitOptions {
     /// Draw a progress bar on stderr.
     pub progress: bool,
-    /// The burn device the fit runs on (the default: the CPU backend).
+    /// The burn device the fit runs on (the default: the CPU backend, whatever backends the
+    /// build has; see [`crate::backend::Backend`]).
     pub device: Device,
+}
+
+impl Default for FitOptions {
+    fn default() -> Self {
+        Self { progress: false, device: Device::flex() }
+    }
 }
 
 impl FitOptions {
@@ -115,6 +122,15 @@ pub fn fit_with(
     );
     let t = &config.training;
     let dtype = t.precision.dtype();
+    if !options.device.supports_dtype(dtype) {
+        return Err(SurrogateError::config(
+            "fit config training.precision",
+            format!(
+                "{dtype:?} does not run on the device {:?}; use precision = \"f32\" or --backend flex",
+                options.device
+            ),
+        ));
+    }
     let device = options.device.clone().autodiff();
     device.seed(t.seed);
     let mut model = Surrogate::new(&config.architecture, &norm, spec.n_inputs(), dtype, &device);

@@ -7,6 +7,8 @@
 //! trust it.
 //!
 //! ## Tasks
+//! - **Choose where**: [`Backend`] names burn's CPU backend (default) or a GPU one compiled
+//!   in by a Cargo feature (`wgpu`, `vulkan`, `cuda`).
 //! - **Configure**: [`FitConfig`] (TOML: [`Architecture`] = MLP or the seed's one-layer
 //!   polynomial form, training schedule, report settings); without one,
 //!   [`choose::choose_default`] tries the default candidates and keeps the best on validation.
@@ -24,6 +26,7 @@
 
 pub mod activation;
 pub mod arch;
+pub mod backend;
 pub mod choose;
 pub mod config;
 pub mod data;
@@ -43,6 +46,7 @@ pub mod workflow;
 
 pub use activation::Activation;
 pub use arch::Architecture;
+pub use backend::Backend;
 pub use config::{FitConfig, Precision, ReportConfig, TrainingConfig};
 pub use error::{Result, SurrogateError};
 pub use fit::{FitOptions, Fitted, fit, fit_with, rebuild_device, write_artifacts};

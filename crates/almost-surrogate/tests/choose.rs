@@ -15,7 +15,7 @@ fn the_default_fit_keeps_the_candidate_that_validates_best() {
     let cfg: GenerateConfig = toml::from_str(text).unwrap();
     generate(&cfg.resolve("test").unwrap(), tmp.path(), &GenerateOptions::default()).unwrap();
     let ds = Dataset::load(tmp.path()).unwrap();
-    let (chosen, trials) = choose_default(&ds).unwrap();
+    let (chosen, trials) = choose_default(&ds, &almost_surrogate::FitOptions::default()).unwrap();
     assert_eq!(trials.len(), 2);
     assert!(matches!(chosen.architecture, Architecture::Mlp { square_products: true, .. }), "{trials:?}");
     assert!(trials[1].val_loss < trials[0].val_loss, "{trials:?}");

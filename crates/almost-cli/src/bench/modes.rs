@@ -52,7 +52,7 @@ pub fn run(config: &Path, init: Option<&Path>, images: usize, work: &Path) -> Re
 /// Evaluates the network (the `init` run's, else freshly initialised) on the physics of
 /// `images` test images and prints the device solves per second.
 fn physics_throughput(base: &NetConfig, init: Option<&Path>, images: usize) -> Result<()> {
-    let device = burn::tensor::Device::default();
+    let device = burn::tensor::Device::flex();
     let dtype = burn::tensor::DType::F32;
     let (network, test) = match init {
         Some(run) => {

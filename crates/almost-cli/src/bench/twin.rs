@@ -31,7 +31,7 @@ pub fn export(
     test_set: &ImageSet,
     dir: &Path,
 ) -> Result<()> {
-    let device = Device::default();
+    let device = Device::flex();
     let mut arrays: Vec<(String, NpyArray)> = Vec::new();
     let mut layers_meta = Vec::new();
     for (l, layer) in network.layers.iter().enumerate() {

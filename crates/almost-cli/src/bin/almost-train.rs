@@ -15,12 +15,15 @@ use clap::Parser;
 fn main() -> Result<()> {
     let cli = Cli::parse();
     let threads = cli.threads;
+    let backend = cli.backend;
+    // the device is opened when a command needs it; a backend the binary lacks is refused first
+    let device = || backend.device();
     if let Some(t) = threads {
         rayon::ThreadPoolBuilder::new().num_threads(t).build_global()?;
     }
     match cli.command {
         Command::Pipeline { quick } => {
-            let pipeline = almost_cli::pipeline::Pipeline { quick, ..Default::default() };
+            let pipeline = almost_cli::pipeline::Pipeline { quick, backend, ..Default::default() };
             print!("{}", pipeline.run()?);
         }
         Command::Surrogate { data, out, config, no_gradient_check, target, budget } => {
@@ -40,9 +43,10 @@ fn main() -> Result<()> {
                         t / 100.0,
                         budget,
                         !no_gradient_check,
+                        &device()?,
                     )
                 }
-                None => almost_cli::train::surrogate(&data, &out, config.as_deref(), !no_gradient_check),
+                None => almost_cli::train::surrogate(&data, &out, config.as_deref(), !no_gradient_check, &device()?),
             }
             .with_context(|| format!("fitting a surrogate to {}", data.display()))?;
             print!("{}", report.table());
@@ -89,8 +93,13 @@ fn main() -> Result<()> {
             }
             cfg.hardware = hardware.overrides().apply(&cfg.hardware);
             cfg.validate(&config.display().to_string())?;
-            let options =
-                almost_net::TrainOptions { progress: true, stop_after, physics_all: physics, ..Default::default() };
+            let options = almost_net::TrainOptions {
+                progress: true,
+                stop_after,
+                physics_all: physics,
+                device: device()?,
+                ..Default::default()
+            };
             let trained =
                 almost_net::train(&cfg, &out, &options).with_context(|| format!("training {}", config.display()))?;
             if let Some(e) = trained.resumed_from {
@@ -111,7 +120,8 @@ fn main() -> Result<()> {
             use almost_cli::sweep;
             let cfg = sweep::config::SweepConfig::load(&config)?;
             let out = out.unwrap_or_else(|| PathBuf::from("sweeps").join(&cfg.name));
-            let options = sweep::run::SweepOptions { only: value, physics_all: physics, progress: true, threads };
+            let options =
+                sweep::run::SweepOptions { only: value, physics_all: physics, progress: true, threads, backend };
             if gradient {
                 if value.is_some() {
                     anyhow::bail!("--value picks one value of the plain sweep; --gradient runs one conditioned fit");
@@ -130,7 +140,12 @@ fn main() -> Result<()> {
         }
         Command::Robustness { run, samples, variability, mismatch, read_noise, bits } => {
             let sweep = almost_net::physics::robustness::Sweep { variability, mismatch, read_noise, bits };
-            print!("{}", almost_net::robustness_run(&run, samples, &sweep, &burn::tensor::Device::default())?);
+            print!("{}", almost_net::robustness_run(&run, samples, &sweep, &device()?)?);
+        }
+        Command::Bench(Bench::Surrogate { .. } | Bench::Modes { .. }) if !backend.is_cpu() => {
+            anyhow::bail!(
+                "--backend {backend}: bench surrogate and bench modes run on flex only (bench epoch takes a backend)"
+            );
         }
         Command::Bench(Bench::Surrogate { devices, fan_in, sizes, target, work }) => {
             almost_cli::bench::surrogate::run(&devices, fan_in, &sizes, target, &work)?;
@@ -139,17 +154,24 @@ fn main() -> Result<()> {
             almost_cli::bench::modes::run(&config, init.as_deref(), images, &work)?;
         }
         Command::Bench(Bench::Epoch { config, images, repeats, export, work }) => {
-            almost_cli::bench::epoch::run(&config, images, repeats, export.as_deref(), &work)?;
+            almost_cli::bench::epoch::run(&config, images, repeats, export.as_deref(), &work, &device()?)?;
         }
-        Command::Evaluate { run, physics, samples, hardware } => {
-            let evaluation = almost_net::evaluate_run(
-                &run,
-                physics,
-                samples,
-                &hardware.overrides(),
-                &burn::tensor::Device::default(),
-            )
-            .with_context(|| format!("evaluating {}", run.display()))?;
+        Command::Evaluate { run, merge: true, .. } => {
+            let report =
+                almost_net::physics::shard::merge_run(&run).with_context(|| format!("merging {}", run.display()))?;
+            print!("{}", report.table());
+            eprintln!("wrote {}", run.join("physics.json").display());
+        }
+        Command::Evaluate { run, samples, shard: Some(shard), hardware, .. } => {
+            let (report, path) =
+                almost_net::evaluate_run_shard(&run, samples, shard, &hardware.overrides(), &device()?)
+                    .with_context(|| format!("evaluating {} (shard {}/{})", run.display(), shard.index, shard.count))?;
+            print!("{}", report.table());
+            eprintln!("wrote {} (join the shards with --merge)", path.display());
+        }
+        Command::Evaluate { run, physics, samples, hardware, .. } => {
+            let evaluation = almost_net::evaluate_run(&run, physics, samples, &hardware.overrides(), &device()?)
+                .with_context(|| format!("evaluating {}", run.display()))?;
             print!("{}", evaluation.text);
         }
     }

@@ -25,6 +25,8 @@ pub struct SweepOptions {
     pub progress: bool,
     /// Threads sharing each training batch (overrides the network config's training.threads).
     pub threads: Option<usize>,
+    /// The burn backend the fits and the training run on (the physics on the host).
+    pub backend: almost_surrogate::Backend,
 }
 
 /// The folder of value `k`.
@@ -53,8 +55,9 @@ pub fn generate_and_fit(
     let model = dir.join("surrogate");
     let candidates = crate::train::fit_candidates(cfg.fit.as_deref(), &dataset)?;
     if !candidates.iter().any(|c| reusable(&model, &dataset, c).is_some()) {
-        let fit_cfg = crate::train::choose_fit(&dataset, &candidates)?;
-        let fit_options = if options.progress { FitOptions::with_progress() } else { FitOptions::default() };
+        let device = options.backend.device()?;
+        let fit_cfg = crate::train::choose_fit(&dataset, &candidates, &device)?;
+        let fit_options = FitOptions { progress: options.progress, device };
         let outcome = fit_and_save(&dataset, &model, &fit_cfg, false, &fit_options)?;
         for w in &outcome.warnings {
             eprintln!("{w}");
@@ -83,8 +86,12 @@ pub fn train_seeds(cfg: &SweepConfig, model: &Path, dir: &Path, label: &str, opt
         if let Some(t) = options.threads {
             net.training.threads = t;
         }
-        let train_options =
-            TrainOptions { progress: options.progress, physics_all: options.physics_all, ..Default::default() };
+        let train_options = TrainOptions {
+            progress: options.progress,
+            physics_all: options.physics_all,
+            device: options.backend.device()?,
+            ..Default::default()
+        };
         match train(&net, &run, &train_options) {
             Ok(trained) => eprintln!("{}", trained.physics.summary()),
             // a surrogate too far from its device is a result of the sweep, not its end

@@ -64,7 +64,7 @@ pub struct Probe<'a> {
 
 /// Measures every layer's operating region; `network` lives on the inner (non-autodiff) device.
 pub fn probe_health(network: &DeviceNetwork, hardware: &dyn Hardware, probe: &Probe<'_>) -> Vec<LayerHealth> {
-    let device = network.layers.first().map_or_else(Device::default, |l| l.a.val().device());
+    let device = network.layers.first().map_or_else(Device::flex, |l| l.a.val().device());
     let dtype = network.layers.first().map_or(DType::F32, |l| l.a.val().dtype());
     let n = probe.count.min(probe.images.len());
     let idx: Vec<usize> = (0..n).collect();

@@ -39,7 +39,7 @@ pub use crate::training::loss::{accuracy, cosine_lr, cross_entropy};
 pub use crate::training::parallel::data_parallel_step;
 
 /// Options of a training run that are not part of the config.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct TrainOptions {
     /// Draw a progress bar on stderr.
     pub progress: bool,
@@ -53,6 +53,24 @@ pub struct TrainOptions {
     /// The burn device training runs on (the default: the CPU backend); the physics runs on
     /// the host whatever it is.
     pub device: Device,
+}
+
+impl Default for TrainOptions {
+    fn default() -> Self {
+        Self {
+            progress: false,
+            stop_after: None,
+            physics_all: false,
+            skip_physics_check: false,
+            device: Device::flex(),
+        }
+    }
+}
+
+/// Whether a training batch on `device` is split over host threads (data-parallel, burn's CPU
+/// backend) or runs as one (a GPU backend).
+pub fn host_threads(device: &Device) -> bool {
+    device.clone().inner() == Device::flex()
 }
 
 /// What a training invocation produced.
@@ -152,7 +170,16 @@ pub fn train(cfg: &NetConfig, run: &Path, options: &TrainOptions) -> Result<Trai
         say(line);
     }
     let inner = device.clone().inner();
-    let step = step_for(t.mode, hardware.as_deref().ok(), bits, t.threads)?;
+    // a batch is split over host threads only on the CPU backend: a GPU runs the batch as one
+    let threads = if host_threads(&options.device) { t.threads } else { 1 };
+    if !host_threads(&options.device) {
+        say(format!(
+            "backend: {}; a batch runs as one on the device (training.threads = {} applies to the CPU backend)",
+            almost_surrogate::backend::describe(&options.device),
+            t.threads
+        ));
+    }
+    let step = step_for(t.mode, hardware.as_deref().ok(), bits, threads)?;
     if let (Mode::Exact, Ok(hw)) = (t.mode, &hardware) {
         for l in 0..network.layers.len() {
             if let Some(source) = hw.derivative_source(l) {
