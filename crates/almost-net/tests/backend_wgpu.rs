@@ -13,9 +13,8 @@ mod common;
 
 use almost_net::training::train::{TrainOptions, host_threads, train};
 use almost_net::{Mode, evaluate_run};
-use almost_sim::{Dataset, GenerateConfig, GenerateOptions, generate};
 use almost_surrogate::surrogate::predict;
-use almost_surrogate::{Activation, Architecture, Backend, FitConfig, FitOptions, fit};
+use almost_surrogate::{Backend, FitOptions, fit};
 use burn::module::Module;
 use burn::tensor::{DType, Device, Tensor};
 
@@ -91,21 +90,8 @@ fn a_surrogate_fits_on_wgpu() {
     let Some(gpu) = wgpu_device() else { return };
     let tmp = tempfile::tempdir().unwrap();
     let text = "name = \"a\"\n[device]\nkind = \"analytic\"\nfan_in = 2\n[design]\nkind = \"sobol\"\nsamples = 2000\nseed = 2\n";
-    let plan: GenerateConfig = toml::from_str(text).unwrap();
-    let data = tmp.path().join("data");
-    generate(&plan.resolve("test").unwrap(), &data, &GenerateOptions::default()).unwrap();
-    let ds = Dataset::load(&data).unwrap();
-    let mut fc = FitConfig {
-        architecture: Architecture::Mlp {
-            hidden: vec![16],
-            activation: Activation::Tanh,
-            pair_products: true,
-            square_products: false,
-        },
-        ..Default::default()
-    };
-    fc.training.max_epochs = 60;
-    fc.report.gradient_points = 0;
+    let ds = common::dataset_of(tmp.path(), text, "2");
+    let mut fc = common::quick_fit();
     let flex = fit(&ds, &fc, None, &FitOptions::default()).unwrap();
     let wgpu = fit(&ds, &fc, None, &FitOptions { progress: false, device: gpu.clone() }).unwrap();
     let (e_flex, e_gpu) = (flex.report.outputs[0].relative_rmse, wgpu.report.outputs[0].relative_rmse);

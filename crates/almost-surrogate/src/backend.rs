@@ -11,7 +11,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use burn::tensor::{DType, Device};
+use burn::tensor::Device;
 
 use crate::error::{Result, SurrogateError};
 
@@ -95,17 +95,6 @@ impl Backend {
             }
         }
     }
-
-    /// An error when `dtype` cannot run on this backend's device (WGSL has no f64).
-    pub fn check_dtype(self, device: &Device, dtype: DType, origin: &str) -> Result<()> {
-        if device.supports_dtype(dtype) {
-            return Ok(());
-        }
-        Err(SurrogateError::config(
-            origin.to_string(),
-            format!("the {self} backend's device does not support {dtype:?}; use f32 there or --backend flex"),
-        ))
-    }
 }
 
 /// The device in words: for a GPU backend the adapter as it names itself and what its
@@ -116,7 +105,12 @@ pub fn describe(device: &Device) -> String {
     if let Some(id) = device.as_dispatch().identity() {
         return format!("{} ({})", id.name, id.fingerprint);
     }
-    if device.clone().inner() == Device::flex() { "flex (CPU)".to_string() } else { format!("{device:?}") }
+    if is_flex(device) { "flex (CPU)".to_string() } else { format!("{device:?}") }
+}
+
+/// Whether `device` (with or without autodiff) is burn's CPU backend.
+pub fn is_flex(device: &Device) -> bool {
+    device.clone().inner() == Device::flex()
 }
 
 impl fmt::Display for Backend {

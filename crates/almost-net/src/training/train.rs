@@ -70,7 +70,7 @@ impl Default for TrainOptions {
 /// Whether a training batch on `device` is split over host threads (data-parallel, burn's CPU
 /// backend) or runs as one (a GPU backend).
 pub fn host_threads(device: &Device) -> bool {
-    device.clone().inner() == Device::flex()
+    almost_surrogate::backend::is_flex(device)
 }
 
 /// What a training invocation produced.
@@ -171,8 +171,9 @@ pub fn train(cfg: &NetConfig, run: &Path, options: &TrainOptions) -> Result<Trai
     }
     let inner = device.clone().inner();
     // a batch is split over host threads only on the CPU backend: a GPU runs the batch as one
-    let threads = if host_threads(&options.device) { t.threads } else { 1 };
-    if !host_threads(&options.device) {
+    let on_host = host_threads(&options.device);
+    let threads = if on_host { t.threads } else { 1 };
+    if !on_host {
         say(format!(
             "backend: {}; a batch runs as one on the device (training.threads = {} applies to the CPU backend)",
             almost_surrogate::backend::describe(&options.device),

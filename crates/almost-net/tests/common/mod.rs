@@ -34,11 +34,25 @@ pub fn conditioned_surrogate(dir: &Path, n: usize) -> PathBuf {
 }
 
 fn surrogate_of(dir: &Path, text: &str, tag: &str) -> PathBuf {
+    let ds = dataset_of(dir, text, tag);
+    let fc = quick_fit();
+    let fitted = fit(&ds, &fc, None, &FitOptions::default()).unwrap();
+    let out = dir.join(format!("model{tag}"));
+    save(&out, &fitted.surrogate, SurrogateMeta::for_fit(&fitted, &ds, &fc)).unwrap();
+    out
+}
+
+/// The dataset of the generation config `text`, generated into `dir/data<tag>`.
+pub fn dataset_of(dir: &Path, text: &str, tag: &str) -> Dataset {
     let cfg: GenerateConfig = toml::from_str(text).unwrap();
-    let n = tag;
-    let data = dir.join(format!("data{n}"));
+    let data = dir.join(format!("data{tag}"));
     generate(&cfg.resolve("test").unwrap(), &data, &GenerateOptions::default()).unwrap();
-    let ds = Dataset::load(&data).unwrap();
+    Dataset::load(&data).unwrap()
+}
+
+/// The fixtures' fit: one hidden layer of 16 tanh units with pair products, 60 epochs, no
+/// gradient check (about 2 % of range on the analytic device).
+pub fn quick_fit() -> FitConfig {
     let mut fc = FitConfig {
         architecture: Architecture::Mlp {
             hidden: vec![16],
@@ -50,10 +64,7 @@ fn surrogate_of(dir: &Path, text: &str, tag: &str) -> PathBuf {
     };
     fc.training.max_epochs = 60;
     fc.report.gradient_points = 0;
-    let fitted = fit(&ds, &fc, None, &FitOptions::default()).unwrap();
-    let out = dir.join(format!("model{n}"));
-    save(&out, &fitted.surrogate, SurrogateMeta::for_fit(&fitted, &ds, &fc)).unwrap();
-    out
+    fc
 }
 
 /// 8x8 images of three classes (bars) written as an IDX pool into `dir/bars`.
