@@ -85,12 +85,12 @@ pub struct ReadoutConfig {
     pub classes: usize,
     /// Device outputs summed per class (like currents joined on a wire).
     pub per_class: usize,
-    /// Fixed gain from the summed outputs to logits; omitted: [`auto_scale`] of the last
-    /// layer's output range.
+    /// Fixed gain from the summed outputs to logits; omitted: chosen by `auto` (measured at the
+    /// start by default, else [`auto_scale`] of the last layer's output range).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scale: Option<f64>,
     /// How the gain is chosen when `scale` is omitted ([`AutoGain`]).
-    #[serde(default, skip_serializing_if = "AutoGain::is_range")]
+    #[serde(default, skip_serializing_if = "AutoGain::is_start")]
     pub auto: AutoGain,
     /// Which last-layer devices a class sums: consecutive blocks (default) or every
     /// `classes`-th device ([`ReadoutOrder`]).
@@ -104,19 +104,20 @@ pub struct ReadoutConfig {
 pub enum AutoGain {
     /// From the device's output range ([`auto_scale`]): logits move by about 10 when a class's
     /// devices move by a quarter of their range.
-    #[default]
     Range,
-    /// Measured at the start (with `alive_start`) on the start images through the surrogates:
-    /// the gain that spreads an image's class scores by [`START_LOGIT_SPREAD`] (standard
-    /// deviation across classes, mean over images), as LSUV sets unit variance; the range rule
-    /// when the start is not searched.
+    /// The default. Measured at the start (with `alive_start`) on the start images through the
+    /// surrogates: the gain that spreads an image's class scores by [`START_LOGIT_SPREAD`]
+    /// (standard deviation across classes, mean over images), as LSUV sets unit variance; the
+    /// range rule when the start is not searched (`alive_start = false`; a run fine-tuned from
+    /// `init` keeps the gain that run recorded, if any).
+    #[default]
     Start,
 }
 
 impl AutoGain {
     /// Whether this is the default (not written to saved configs).
-    pub fn is_range(&self) -> bool {
-        *self == Self::Range
+    pub fn is_start(&self) -> bool {
+        *self == Self::Start
     }
 }
 
@@ -356,7 +357,21 @@ mod reference_tests {
         assert_eq!(cfg.training, NetTrainingConfig::default());
         assert_eq!(cfg.hardware, HardwareConfig::default());
         assert_eq!(cfg.readout.scale, Some(2.0));
+        assert_eq!(cfg.readout.auto, AutoGain::default());
         let l = &cfg.layers[0];
         assert_eq!((l.output, l.init_fraction, l.reference), (0, 0.5, false));
+    }
+
+    #[test]
+    fn an_omitted_gain_rule_is_measured_at_the_start_and_range_stays_available() {
+        let readout = |extra: &str| -> ReadoutConfig {
+            toml::from_str(&format!("classes = 10\nper_class = 20\n{extra}")).expect("readout parses")
+        };
+        assert_eq!(readout("").auto, AutoGain::Start);
+        assert_eq!(readout("auto = \"range\"").auto, AutoGain::Range);
+        // the default is not written to a saved config; the range rule is
+        let saved = serde_json::to_string(&readout("auto = \"range\"")).expect("serialises");
+        assert!(saved.contains("\"auto\":\"range\""), "{saved}");
+        assert!(!serde_json::to_string(&readout("")).expect("serialises").contains("auto"));
     }
 }
