@@ -56,6 +56,8 @@ struct Stage {
 impl Pipeline {
     /// Runs every stage and returns the final table.
     pub fn run(&self) -> Result<String> {
+        // a backend the binary lacks is refused before the first stage
+        let device = self.backend.device()?;
         let mut stages = Vec::new();
         let tag = if self.quick { "-quick" } else { "" };
 
@@ -107,7 +109,7 @@ impl Pipeline {
             format!("reused, held-out RMSE {:.3}% of range", 100.0 * meta.metrics[0].relative_rmse)
         } else {
             eprintln!("[2/4] fitting the surrogate -> {}", model.display());
-            let report = crate::train::surrogate_with(&dataset, &model, &fit_cfg, true, &self.backend.device()?)?;
+            let report = crate::train::surrogate_with(&dataset, &model, &fit_cfg, true, &device)?;
             format!(
                 "held-out RMSE {:.3}% of range, R^2 {:.5}, gradient cosine {:.4}",
                 100.0 * report.outputs[0].relative_rmse,
@@ -146,7 +148,7 @@ impl Pipeline {
             net.training.epochs,
             run.display()
         );
-        let options = almost_net::TrainOptions { progress: true, device: self.backend.device()?, ..Default::default() };
+        let options = almost_net::TrainOptions { progress: true, device: device.clone(), ..Default::default() };
         let trained = almost_net::train(&net, &run, &options)?;
         let acc = trained.history.last().map_or(f64::NAN, |h| h.test_accuracy);
         let params: usize = trained.network.a_values().iter().map(Vec::len).sum();
@@ -172,7 +174,7 @@ impl Pipeline {
         let t = Instant::now();
         eprintln!("[4/4] evaluating on the devices' physics");
         let samples = if self.quick { 50 } else { 0 };
-        let evaluation = almost_net::evaluate_run(&run, true, samples, &Default::default(), &self.backend.device()?)?;
+        let evaluation = almost_net::evaluate_run(&run, true, samples, &Default::default(), &device)?;
         let (text, physics) = match evaluation.physics {
             Some(p) => (evaluation.text, p),
             None => bail!("the physics evaluation of {} produced no report", run.display()),

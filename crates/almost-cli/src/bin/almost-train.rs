@@ -16,8 +16,8 @@ fn main() -> Result<()> {
     let cli = Cli::parse();
     let threads = cli.threads;
     let backend = cli.backend;
-    // the device is opened when a command needs it; a backend the binary lacks is refused first
-    let device = || backend.device();
+    // a backend the binary lacks is refused here, before any command does work
+    let device = backend.device()?;
     if let Some(t) = threads {
         rayon::ThreadPoolBuilder::new().num_threads(t).build_global()?;
     }
@@ -43,10 +43,10 @@ fn main() -> Result<()> {
                         t / 100.0,
                         budget,
                         !no_gradient_check,
-                        &device()?,
+                        &device,
                     )
                 }
-                None => almost_cli::train::surrogate(&data, &out, config.as_deref(), !no_gradient_check, &device()?),
+                None => almost_cli::train::surrogate(&data, &out, config.as_deref(), !no_gradient_check, &device),
             }
             .with_context(|| format!("fitting a surrogate to {}", data.display()))?;
             print!("{}", report.table());
@@ -97,7 +97,7 @@ fn main() -> Result<()> {
                 progress: true,
                 stop_after,
                 physics_all: physics,
-                device: device()?,
+                device: device.clone(),
                 ..Default::default()
             };
             let trained =
@@ -140,7 +140,7 @@ fn main() -> Result<()> {
         }
         Command::Robustness { run, samples, variability, mismatch, read_noise, bits } => {
             let sweep = almost_net::physics::robustness::Sweep { variability, mismatch, read_noise, bits };
-            print!("{}", almost_net::robustness_run(&run, samples, &sweep, &device()?)?);
+            print!("{}", almost_net::robustness_run(&run, samples, &sweep, &device)?);
         }
         Command::Bench(Bench::Surrogate { .. } | Bench::Modes { .. }) if !backend.is_cpu() => {
             anyhow::bail!(
@@ -154,7 +154,7 @@ fn main() -> Result<()> {
             almost_cli::bench::modes::run(&config, init.as_deref(), images, &work)?;
         }
         Command::Bench(Bench::Epoch { config, images, repeats, export, work }) => {
-            almost_cli::bench::epoch::run(&config, images, repeats, export.as_deref(), &work, &device()?)?;
+            almost_cli::bench::epoch::run(&config, images, repeats, export.as_deref(), &work, &device)?;
         }
         Command::Evaluate { run, merge: true, .. } => {
             let report =
@@ -164,13 +164,13 @@ fn main() -> Result<()> {
         }
         Command::Evaluate { run, samples, shard: Some(shard), hardware, .. } => {
             let (report, path) =
-                almost_net::evaluate_run_shard(&run, samples, shard, &hardware.overrides(), &device()?)
+                almost_net::evaluate_run_shard(&run, samples, shard, &hardware.overrides(), &device)
                     .with_context(|| format!("evaluating {} (shard {}/{})", run.display(), shard.index, shard.count))?;
             print!("{}", report.table());
             eprintln!("wrote {} (join the shards with --merge)", path.display());
         }
         Command::Evaluate { run, physics, samples, hardware, .. } => {
-            let evaluation = almost_net::evaluate_run(&run, physics, samples, &hardware.overrides(), &device()?)
+            let evaluation = almost_net::evaluate_run(&run, physics, samples, &hardware.overrides(), &device)
                 .with_context(|| format!("evaluating {}", run.display()))?;
             print!("{}", evaluation.text);
         }
