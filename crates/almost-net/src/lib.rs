@@ -28,6 +28,7 @@
 pub mod check;
 pub mod data;
 pub mod error;
+pub mod fused;
 pub mod matrix;
 pub mod network;
 pub mod physics;

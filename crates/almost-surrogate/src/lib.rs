@@ -22,7 +22,8 @@
 //! - **Save / load**: [`store::save`] and [`store::load`] (safetensors + `surrogate.json`
 //!   with the domain box, normalisation, device spec and hashes).
 //! - **Use**: [`Surrogate::forward`] for one device, [`Surrogate::forward_devices`] for many
-//!   devices with their own parameters at once (what a device network calls).
+//!   devices with their own parameters at once (what a device network calls);
+//!   [`kernel::FrozenMlp`] for the same on the host, fused and fast (what training calls).
 
 pub mod activation;
 pub mod arch;
@@ -34,6 +35,7 @@ pub mod dense;
 pub mod error;
 pub mod fit;
 pub mod gradcheck;
+pub mod kernel;
 pub mod metrics;
 pub mod normalize;
 pub mod plots;

@@ -18,6 +18,13 @@ pub fn images(
     dtype: DType,
     device: &Device,
 ) -> Tensor<2> {
+    let data = host_images(set, indices, shift);
+    let options = TensorCreationOptions::new(device.clone()).with_dtype(dtype);
+    Tensor::from_data(TensorData::new(data, [indices.len(), set.pixels_per_image()]), options)
+}
+
+/// [`images`] on the host: row-major `[indices.len(), rows * cols]`.
+pub fn host_images(set: &ImageSet, indices: &[usize], shift: Option<(&mut ChaCha8Rng, usize)>) -> Vec<f32> {
     let n = set.pixels_per_image();
     let (rows, cols) = (set.rows as isize, set.cols as isize);
     let mut data = vec![0f32; indices.len() * n];
@@ -45,8 +52,7 @@ pub fn images(
             }
         }
     }
-    let options = TensorCreationOptions::new(device.clone()).with_dtype(dtype);
-    Tensor::from_data(TensorData::new(data, [indices.len(), n]), options)
+    data
 }
 
 /// Labels at `indices` as an integer tensor.

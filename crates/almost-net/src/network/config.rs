@@ -235,6 +235,29 @@ pub struct NetTrainingConfig {
     /// of its devices would not respond, move its input map and initial A to where they do
     /// (data-driven initialisation; see `training::start`).
     pub alive_start: bool,
+    /// Where the surrogates' forward and backward passes run: `fused`, the host kernel (the
+    /// CPU backend and MLP surrogates; anything else falls back, with a line saying so), or
+    /// `reference`, burn's autodiff graph (any backend). The two agree to f32 rounding.
+    #[serde(skip_serializing_if = "Kernel::is_fused")]
+    pub kernel: Kernel,
+}
+
+/// Where a network's surrogate passes run in training (`[training] kernel`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kernel {
+    /// The host kernel of [`crate::fused`] (falls back to `reference` where it cannot run).
+    #[default]
+    Fused,
+    /// burn's autodiff graph.
+    Reference,
+}
+
+impl Kernel {
+    /// Whether this is the default, `fused` (omitted from saved configs).
+    pub fn is_fused(&self) -> bool {
+        *self == Self::Fused
+    }
 }
 
 impl Default for NetTrainingConfig {
@@ -257,6 +280,7 @@ impl Default for NetTrainingConfig {
             probe_images: 64,
             probe_solves: 256,
             alive_start: true,
+            kernel: Kernel::Fused,
         }
     }
 }

@@ -7,6 +7,7 @@ use burn::tensor::{DType, Device, Int, Tensor};
 use crate::data::batch;
 use crate::data::images::ImageSet;
 use crate::error::{NetError, Result};
+use crate::fused::FusedNet;
 use crate::network::chain::{DeviceNetwork, Head, argmax};
 
 /// Cross-entropy of logits against labels and the number of correct predictions.
@@ -20,10 +21,29 @@ pub fn cross_entropy(logits: Tensor<2>, labels: Tensor<1, Int>) -> (Tensor<1>, T
     (picked.mean().neg(), correct)
 }
 
-/// Test accuracy of `network` (any device) on the first `limit` images of `set` (0 = all).
+/// Test accuracy of `network` (any device) on the first `limit` images of `set` (0 = all):
+/// on the host kernel ([`FusedNet`], rayon's threads) for f32 on the CPU backend, else
+/// through burn.
 pub fn accuracy(network: &DeviceNetwork, set: &ImageSet, limit: usize, dtype: DType, device: &Device) -> f64 {
     let n = if limit == 0 { set.len() } else { limit.min(set.len()) };
     let idx: Vec<usize> = (0..n).collect();
+    let fused = (dtype == DType::F32 && almost_surrogate::backend::is_flex(device)).then(|| FusedNet::new(network));
+    if let Some(Some(fused)) = fused {
+        let correct: usize = idx
+            .chunks(500)
+            .map(|chunk| {
+                let x = batch::host_images(set, chunk, None);
+                let logits = fused.outputs(network, &x, chunk.len(), rayon::current_num_threads());
+                let width = logits.len() / chunk.len().max(1);
+                chunk
+                    .iter()
+                    .enumerate()
+                    .filter(|(b, i)| argmax(&logits[b * width..(b + 1) * width]) == usize::from(set.labels[**i]))
+                    .count()
+            })
+            .sum();
+        return correct as f64 / n.max(1) as f64;
+    }
     let mut correct = 0i64;
     for chunk in idx.chunks(500) {
         let x = batch::images(set, chunk, None, dtype, device);

@@ -20,23 +20,31 @@ use burn::tensor::{Int, Tensor, TensorCreationOptions, TensorData};
 use almost_surrogate::tensor_io::to_vec;
 
 use crate::error::{NetError, Result};
+use crate::fused::FusedNet;
 use crate::network::chain::DeviceNetwork;
 use crate::network::config::Mode;
 use crate::physics::forward::{forward_host, hardware_a};
 use crate::physics::hardware::Hardware;
 use crate::training::exact::{exact_gradients, gradients_of};
-use crate::training::loss::{Targets, head_loss};
+use crate::training::loss::{Targets, head_loss, head_loss_host};
 use crate::training::parallel::data_parallel;
 use crate::training::step::{Batch, StepOutcome, TrainStep};
 
-/// Forward and backward through the frozen surrogates, the batch split over `threads`.
+/// Forward and backward through the frozen surrogates: on the host kernel when `fused` is
+/// given (its devices split over `threads`), else through burn's autodiff (the batch split
+/// over `threads`).
 pub struct SurrogateMode {
     /// Threads sharing each batch.
     pub threads: usize,
+    /// The network on the host kernel (none: the autodiff reference path).
+    pub fused: Option<FusedNet>,
 }
 
 impl TrainStep for SurrogateMode {
     fn step(&self, network: &DeviceNetwork, batch: &Batch) -> Result<StepOutcome> {
+        if let Some(fused) = &self.fused {
+            return fused.surrogate_step(network, batch, self.threads);
+        }
         let (loss, correct, grads) = data_parallel(network, batch.x.clone(), &batch.targets, self.threads)?;
         Ok(StepOutcome {
             loss: loss.into_scalar::<f64>(),
@@ -46,17 +54,19 @@ impl TrainStep for SurrogateMode {
     }
 }
 
-/// The step of `mode`: the physics modes need the `hardware` (seeing A quantised to `bits`).
+/// The step of `mode`: the physics modes need the `hardware` (seeing A quantised to `bits`);
+/// the surrogate passes run on the host kernel when `fused` is given.
 pub fn step_for<'h>(
     mode: Mode,
     hardware: Option<&'h dyn Hardware>,
     bits: u32,
     threads: usize,
+    fused: Option<FusedNet>,
 ) -> Result<Box<dyn TrainStep + 'h>> {
     let need = || NetError::config("training.mode", format!("mode {mode} runs on the devices, and none were given"));
     Ok(match mode {
-        Mode::Surrogate => Box::new(SurrogateMode { threads }),
-        Mode::PhysicsAware => Box::new(PhysicsAwareMode { hardware: hardware.ok_or_else(need)?, bits }),
+        Mode::Surrogate => Box::new(SurrogateMode { threads, fused }),
+        Mode::PhysicsAware => Box::new(PhysicsAwareMode { hardware: hardware.ok_or_else(need)?, bits, fused, threads }),
         Mode::Exact => Box::new(ExactMode { hardware: hardware.ok_or_else(need)?, bits }),
     })
 }
@@ -66,6 +76,10 @@ pub struct PhysicsAwareMode<'h> {
     pub hardware: &'h dyn Hardware,
     /// Bits of A as the hardware sees it (0 = exact).
     pub bits: u32,
+    /// The surrogates on the host kernel (none: the autodiff reference path).
+    pub fused: Option<FusedNet>,
+    /// Threads of the host kernel.
+    pub threads: usize,
 }
 
 impl TrainStep for PhysicsAwareMode<'_> {
@@ -79,7 +93,20 @@ impl TrainStep for PhysicsAwareMode<'_> {
             let xt = Tensor::<3>::from_data(TensorData::new(x.to_vec(), [rows, layer.devices(), layer.fan_in]), opts);
             to_vec(layer.respond(xt).detach())
         };
-        let passes = forward_host(network, self.hardware, &a_hw, &to_vec(batch.x.clone().detach()), rows, &fallback);
+        let x = to_vec(batch.x.clone().detach());
+        let passes = forward_host(network, self.hardware, &a_hw, &x, rows, &fallback);
+        if let Some(fused) = &self.fused {
+            // the surrogates' gradients at the physical activations, on the host kernel
+            let last = passes.last().map(|p| p.out.clone()).unwrap_or_default();
+            let (loss, correct, g) = head_loss_host(&network.head, &last, &batch.targets.host(), rows)?;
+            let f32s = |v: &[f64]| v.iter().map(|&y| y as f32).collect::<Vec<f32>>();
+            let mut owned = vec![f32s(&x)];
+            owned.extend(passes.iter().take(passes.len().saturating_sub(1)).map(|p| f32s(&p.out)));
+            let inputs: Vec<&[f32]> = owned.iter().map(Vec::as_slice).collect();
+            let grad_a = fused.gradients(network, &inputs, rows, f32s(&g), self.threads);
+            let inner = batch.x.device().inner();
+            return Ok(StepOutcome { loss, correct, grads: gradients_of(network, &grad_a, &inner) });
+        }
         let mut u = batch.x.clone();
         for (layer, pass) in network.layers.iter().zip(passes) {
             let y_sur = layer.forward(u);
@@ -123,6 +150,7 @@ pub fn physics_aware_step(
     hardware: &dyn Hardware,
     bits: u32,
 ) -> Result<(f64, usize, GradientsParams)> {
-    let out = PhysicsAwareMode { hardware, bits }.step(network, &Batch { x, targets: Targets::Labels(y) })?;
+    let out = PhysicsAwareMode { hardware, bits, fused: None, threads: 1 }
+        .step(network, &Batch { x, targets: Targets::Labels(y) })?;
     Ok((out.loss, out.correct.unwrap_or(0), out.grads))
 }

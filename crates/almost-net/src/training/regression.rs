@@ -141,7 +141,7 @@ pub fn train_regression(
     let mut order: Vec<i64> = (0..rows as i64).collect();
     let per_epoch = rows.div_ceil(cfg.batch_size);
     let total = (cfg.epochs * per_epoch) as f64;
-    let step = SurrogateMode { threads: 1 };
+    let step = SurrogateMode { threads: 1, fused: None };
     let mut history = Vec::with_capacity(cfg.epochs);
     for epoch in 0..cfg.epochs {
         order.shuffle(&mut rng);

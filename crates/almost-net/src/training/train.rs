@@ -22,8 +22,9 @@ use crate::check::{PhysicsVerdict, check_images, check_surrogates, physics_check
 use crate::data::batch;
 use crate::data::images::{ImageSet, load};
 use crate::error::{NetError, Result};
+use crate::fused::FusedNet;
 use crate::network::chain::{DeviceNetwork, build};
-use crate::network::config::{AutoGain, Mode, NetConfig};
+use crate::network::config::{AutoGain, Kernel, Mode, NetConfig};
 use crate::network::wiring::MapShape;
 use crate::physics::hardware::Hardware;
 use crate::training::checkpoint;
@@ -180,7 +181,17 @@ pub fn train(cfg: &NetConfig, run: &Path, options: &TrainOptions) -> Result<Trai
             t.threads
         ));
     }
-    let step = step_for(t.mode, hardware.as_deref().ok(), bits, threads)?;
+    let fused = if on_host && t.kernel == Kernel::Fused && t.mode != Mode::Exact {
+        let fused = FusedNet::new(&network);
+        if fused.is_none() {
+            say("kernel: a layer's surrogate is not an MLP; its passes run on burn's autodiff graph (the reference)"
+                .into());
+        }
+        fused
+    } else {
+        None
+    };
+    let step = step_for(t.mode, hardware.as_deref().ok(), bits, threads, fused)?;
     if let (Mode::Exact, Ok(hw)) = (t.mode, &hardware) {
         for l in 0..network.layers.len() {
             if let Some(source) = hw.derivative_source(l) {

@@ -1,0 +1,316 @@
+//! [`FrozenMlp`]: an MLP surrogate's frozen weights on the host in f32, evaluated over tiles of
+//! rows (one row = one device on one sample) with faer's matrix products, the activation
+//! applied in one SIMD pass per layer, and its backward pass to the inputs x and to the
+//! parameter term of each device. The weights never change, so no weight gradient is formed.
+
+use faer::linalg::matmul::matmul;
+use faer::{Accum, MatMut, MatRef, Par};
+
+use crate::activation::Activation;
+use crate::kernel::act;
+use crate::surrogate::Surrogate;
+use crate::tensor_io::to_vec;
+
+/// `c (+)= a b` on row-major slices: a is `[rows, k]`, b is `[k, n]` (or `[n, k]` read
+/// transposed).
+fn product(c: &mut [f32], a: &[f32], b: &[f32], (rows, k, n): (usize, usize, usize), add: bool, b_t: bool) {
+    if rows == 0 || n == 0 {
+        return;
+    }
+    let lhs = MatRef::from_row_major_slice(&a[..rows * k], rows, k);
+    let rhs =
+        if b_t { MatRef::from_row_major_slice(b, n, k).transpose() } else { MatRef::from_row_major_slice(b, k, n) };
+    let dst = MatMut::from_row_major_slice_mut(&mut c[..rows * n], rows, n);
+    matmul(dst, if add { Accum::Add } else { Accum::Replace }, lhs, rhs, 1.0f32, Par::Seq);
+}
+
+/// One dense layer after the first: row-major weight `[d_in, d_out]` and bias.
+#[derive(Clone, Debug)]
+struct Dense32 {
+    w: Vec<f32>,
+    b: Vec<f32>,
+    d_in: usize,
+    d_out: usize,
+}
+
+/// An MLP surrogate reduced to what a device layer evaluates: one output, f32 weights.
+#[derive(Clone, Debug)]
+pub struct FrozenMlp {
+    /// Inputs x per device.
+    pub n_x: usize,
+    /// Parameters A per device.
+    pub n_a: usize,
+    pairs: bool,
+    squares: bool,
+    x_shift: Vec<f32>,
+    x_scale: Vec<f32>,
+    a_shift: Vec<f32>,
+    a_scale: Vec<f32>,
+    /// First layer rows of the x features (x, then x*A, then x^2*A), `[features, w1]`.
+    wf: Vec<f32>,
+    /// First layer rows of A, `[n_a, w1]`.
+    wa: Vec<f32>,
+    b1: Vec<f32>,
+    /// Width of the first layer's output (1 when it is the output layer).
+    w1: usize,
+    /// Dense layers between the first and the output.
+    hidden: Vec<Dense32>,
+    /// Output weights of the one output used and its bias (none: the first layer is the output).
+    out: Option<(Vec<f32>, f32)>,
+    act: Activation,
+    y_scale: f32,
+    y_shift: f32,
+}
+
+/// Buffers of one tile, reused from tile to tile (no allocation per tile).
+#[derive(Debug, Default)]
+pub struct Workspace {
+    f: Vec<f32>,
+    z: Vec<Vec<f32>>,
+    h: Vec<Vec<f32>>,
+    slope: Vec<Vec<f32>>,
+    g: Vec<f32>,
+    g2: Vec<f32>,
+    df: Vec<f32>,
+}
+
+fn f32s(v: &[f64]) -> Vec<f32> {
+    v.iter().map(|&x| x as f32).collect()
+}
+
+/// Rows `rows` of a row-major `[_, width]` matrix, only columns `cols`.
+fn block(m: &[f64], width: usize, rows: std::ops::Range<usize>, cols: std::ops::Range<usize>) -> Vec<f32> {
+    rows.flat_map(|r| m[r * width + cols.start..r * width + cols.end].iter().map(|&x| x as f32)).collect()
+}
+
+impl FrozenMlp {
+    /// The MLP of `s` reading output `output`; `None` for the one-layer polynomial form
+    /// (its features do not split into a per-sample and a per-device part).
+    pub fn new(s: &Surrogate, output: usize) -> Option<Self> {
+        let body = &s.body;
+        if !body.is_mlp() || body.layers.is_empty() || output >= s.n_y() {
+            return None;
+        }
+        let (n_x, n_a) = (s.n_x, s.n_a);
+        let (shift, scale) = (to_vec(s.in_shift.val()), to_vec(s.in_scale.val()));
+        let layers: Vec<(Vec<f64>, Vec<f64>, usize, usize)> = body
+            .layers
+            .iter()
+            .map(|l| {
+                let (d_in, d_out) = l.dims();
+                (to_vec(l.weight.val()), to_vec(l.bias.val()), d_in, d_out)
+            })
+            .collect();
+        let only = layers.len() == 1;
+        let (w, b, _, d_out) = &layers[0];
+        let cols = if only { output..output + 1 } else { 0..*d_out };
+        let feats = n_x + body.pairs + body.squares;
+        let mut wf = block(w, *d_out, 0..n_x, cols.clone());
+        wf.extend(block(w, *d_out, n_x + n_a..n_x + n_a + body.pairs + body.squares, cols.clone()));
+        debug_assert_eq!(wf.len(), feats * cols.len());
+        let wa = block(w, *d_out, n_x..n_x + n_a, cols.clone());
+        let b1 = f32s(&b[cols.clone()]);
+        let last = layers.len() - 1;
+        let hidden = layers[1..last.max(1)]
+            .iter()
+            .map(|(w, b, d_in, d_out)| Dense32 { w: f32s(w), b: f32s(b), d_in: *d_in, d_out: *d_out })
+            .collect();
+        let out = (!only).then(|| {
+            let (w, b, d_in, d_out) = &layers[last];
+            ((0..*d_in).map(|i| w[i * d_out + output] as f32).collect(), b[output] as f32)
+        });
+        Some(Self {
+            n_x,
+            n_a,
+            pairs: body.pairs > 0,
+            squares: body.squares > 0,
+            x_shift: f32s(&shift[..n_x]),
+            x_scale: f32s(&scale[..n_x]),
+            a_shift: f32s(&shift[n_x..n_x + n_a]),
+            a_scale: f32s(&scale[n_x..n_x + n_a]),
+            wf,
+            wa,
+            b1,
+            w1: cols.len(),
+            hidden,
+            out,
+            act: body.activation,
+            y_scale: to_vec(s.out_scale.val())[output] as f32,
+            y_shift: to_vec(s.out_shift.val())[output] as f32,
+        })
+    }
+
+    /// Width of the first layer's output (the parameter term's width).
+    pub fn first_width(&self) -> usize {
+        self.w1
+    }
+
+    fn features(&self) -> usize {
+        self.n_x * (1 + usize::from(self.pairs) + usize::from(self.squares))
+    }
+
+    /// Multiply-adds of one row forward (per sample and device), the parameter term aside.
+    pub fn row_multiply_adds(&self) -> usize {
+        self.features() * self.w1 + self.hidden.iter().map(|d| d.d_in * d.d_out).sum::<usize>() + self.out_len()
+    }
+
+    fn out_len(&self) -> usize {
+        self.out.as_ref().map_or(0, |(w, _)| w.len())
+    }
+
+    /// The per-device part: normalised A (`[m, n_a]`) and the first layer's parameter term
+    /// plus bias (`[m, w1]`), for the physical A of `m` devices (row-major `[m, n_a]`).
+    pub fn device_terms(&self, a: &[f32]) -> (Vec<f32>, Vec<f32>) {
+        let m = a.len() / self.n_a.max(1);
+        let za: Vec<f32> = a
+            .chunks(self.n_a.max(1))
+            .flat_map(|row| row.iter().enumerate().map(|(i, v)| (v - self.a_shift[i]) * self.a_scale[i]))
+            .collect();
+        let mut pa: Vec<f32> = (0..m).flat_map(|_| self.b1.iter().copied()).collect();
+        product(&mut pa, &za, &self.wa, (m, self.n_a, self.w1), true, false);
+        (za, pa)
+    }
+
+    /// Device outputs of `rows` rows: `x` physical inputs `[rows, n_x]`, `za` and `pa` the rows'
+    /// device terms ([`FrozenMlp::device_terms`]); `y` receives `[rows]`. With `train`, the
+    /// activation slopes are kept in `ws` for [`FrozenMlp::backward_tile`].
+    pub fn forward_tile(&self, x: &[f32], za: &[f32], pa: &[f32], ws: &mut Workspace, train: bool, y: &mut [f32]) {
+        let rows = y.len();
+        let (n_x, n_a, feats) = (self.n_x, self.n_a, self.features());
+        ws.f.resize(rows * feats, 0.0);
+        for ((f, xr), zr) in ws.f.chunks_exact_mut(feats).zip(x.chunks_exact(n_x)).zip(za.chunks_exact(n_a)) {
+            let (fx, rest) = f.split_at_mut(n_x);
+            for ((fi, xi), (s, c)) in fx.iter_mut().zip(xr).zip(self.x_shift.iter().zip(&self.x_scale)) {
+                *fi = (xi - s) * c;
+            }
+            let (fp, fq) = rest.split_at_mut(if self.pairs { n_x } else { 0 });
+            for ((p, zx), a) in fp.iter_mut().zip(fx.iter()).zip(zr) {
+                *p = zx * a;
+            }
+            for ((q, zx), a) in fq.iter_mut().zip(fx.iter()).zip(zr) {
+                *q = zx * zx * a;
+            }
+        }
+        let depth = 1 + self.hidden.len();
+        ws.z.resize_with(depth, Vec::new);
+        ws.h.resize_with(depth, Vec::new);
+        ws.slope.resize_with(depth, Vec::new);
+        let z0 = &mut ws.z[0];
+        z0.resize(rows * self.w1, 0.0);
+        z0.copy_from_slice(&pa[..rows * self.w1]);
+        product(z0, &ws.f, &self.wf, (rows, feats, self.w1), true, false);
+        let Some((w_out, b_out)) = &self.out else {
+            for (yr, z) in y.iter_mut().zip(&ws.z[0]) {
+                *yr = z * self.y_scale + self.y_shift;
+            }
+            return;
+        };
+        for l in 0..depth {
+            let width = if l == 0 { self.w1 } else { self.hidden[l - 1].d_out };
+            ws.h[l].resize(rows * width, 0.0);
+            if train {
+                ws.slope[l].resize(rows * width, 0.0);
+                act::apply_with_slope(self.act, &ws.z[l], &mut ws.h[l], &mut ws.slope[l]);
+            } else {
+                act::apply(self.act, &ws.z[l], &mut ws.h[l]);
+            }
+            if l + 1 < depth {
+                let d = &self.hidden[l];
+                let next = &mut ws.z[l + 1];
+                next.resize(rows * d.d_out, 0.0);
+                for row in next.chunks_exact_mut(d.d_out) {
+                    row.copy_from_slice(&d.b);
+                }
+                product(next, &ws.h[l], &d.w, (rows, d.d_in, d.d_out), true, false);
+            }
+        }
+        product(y, &ws.h[depth - 1], w_out, (rows, w_out.len(), 1), false, false);
+        for yr in y.iter_mut() {
+            *yr = (*yr + b_out) * self.y_scale + self.y_shift;
+        }
+    }
+
+    /// The backward pass of the tile last run forward with `train`: `dy` is dLoss/dy per row;
+    /// writes dLoss/dx (physical x, `[rows, n_x]`) into `dx` and adds dLoss/d(parameter term)
+    /// into `dpa` (`[rows, w1]`) and the product features' share of dLoss/d(normalised A)
+    /// into `dza` (`[rows, n_a]`).
+    pub fn backward_tile(
+        &self,
+        dy: &[f32],
+        za: &[f32],
+        ws: &mut Workspace,
+        dx: &mut [f32],
+        dpa: &mut [f32],
+        dza: &mut [f32],
+    ) {
+        let rows = dy.len();
+        let (n_x, n_a, feats) = (self.n_x, self.n_a, self.features());
+        let depth = 1 + self.hidden.len();
+        match &self.out {
+            None => {
+                ws.g.clear();
+                ws.g.extend(dy.iter().map(|d| d * self.y_scale));
+            }
+            Some((w_out, _)) => {
+                let width = w_out.len();
+                ws.g.resize(rows * width, 0.0);
+                let rows_of = ws.g.chunks_exact_mut(width).zip(ws.slope[depth - 1].chunks_exact(width));
+                for ((g, slope), d) in rows_of.zip(dy) {
+                    let d = d * self.y_scale;
+                    for ((gj, sj), wj) in g.iter_mut().zip(slope).zip(w_out) {
+                        *gj = d * wj * sj;
+                    }
+                }
+                for l in (1..depth).rev() {
+                    let d = &self.hidden[l - 1];
+                    ws.g2.resize(rows * d.d_in, 0.0);
+                    product(&mut ws.g2, &ws.g, &d.w, (rows, d.d_out, d.d_in), false, true);
+                    act::times(&mut ws.g2, &ws.slope[l - 1]);
+                    std::mem::swap(&mut ws.g, &mut ws.g2);
+                }
+            }
+        }
+        for (p, g) in dpa[..rows * self.w1].iter_mut().zip(&ws.g) {
+            *p += g;
+        }
+        ws.df.resize(rows * feats, 0.0);
+        product(&mut ws.df, &ws.g, &self.wf, (rows, self.w1, feats), false, true);
+        let tiles = ws.f.chunks_exact(feats).zip(ws.df.chunks_exact(feats)).zip(za.chunks_exact(n_a));
+        for (((f, df), zr), (dxr, dzr)) in tiles.zip(dx.chunks_exact_mut(n_x).zip(dza.chunks_exact_mut(n_a))) {
+            let (fx, dfx) = (&f[..n_x], &df[..n_x]);
+            dxr.copy_from_slice(dfx);
+            let mut at = n_x;
+            if self.pairs {
+                let dfp = &df[at..at + n_x];
+                for ((((d, g), zx), a), da) in dxr.iter_mut().zip(dfp).zip(fx).zip(zr).zip(dzr.iter_mut()) {
+                    *d += g * a;
+                    *da += g * zx;
+                }
+                at += n_x;
+            }
+            if self.squares {
+                let dfq = &df[at..at + n_x];
+                for ((((d, g), zx), a), da) in dxr.iter_mut().zip(dfq).zip(fx).zip(zr).zip(dzr.iter_mut()) {
+                    *d += 2.0 * g * zx * a;
+                    *da += g * zx * zx;
+                }
+            }
+            for (d, c) in dxr.iter_mut().zip(&self.x_scale) {
+                *d *= c;
+            }
+        }
+    }
+
+    /// dLoss/dA (physical A, `[m, n_a]`) from the sums over samples of dLoss/d(parameter
+    /// term) (`dpa`, `[m, w1]`) and of the product features' dLoss/d(normalised A) (`dza`).
+    pub fn parameter_gradients(&self, dpa: &[f32], mut dza: Vec<f32>) -> Vec<f32> {
+        let m = dpa.len() / self.w1.max(1);
+        product(&mut dza, dpa, &self.wa, (m, self.w1, self.n_a), true, true);
+        for row in dza.chunks_mut(self.n_a.max(1)) {
+            for (g, s) in row.iter_mut().zip(&self.a_scale) {
+                *g *= s;
+            }
+        }
+        dza
+    }
+}
