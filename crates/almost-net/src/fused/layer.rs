@@ -10,6 +10,7 @@
 use std::cell::RefCell;
 
 use almost_surrogate::kernel::gather::{gather, scatter_add};
+use almost_surrogate::kernel::pool::{recycle, zeroed};
 use almost_surrogate::kernel::{FrozenMlp, Workspace};
 use rayon::prelude::*;
 
@@ -25,7 +26,6 @@ struct Scratch {
     ext: Vec<f32>,
     x: Vec<f32>,
     dx: Vec<f32>,
-    y: Vec<f32>,
 }
 
 thread_local! {
@@ -108,24 +108,37 @@ impl FusedLayer {
         }
     }
 
-    /// The layer's outputs `[batch, devices]` for upstream signals `u` (`[batch, width]`) and
+    /// The layer's outputs `[batch, devices]` (a [`zeroed`] buffer: hand it back with
+    /// [`recycle`] when done) for upstream signals `u` (`[batch, width]`) and
     /// the devices' physical A (`[devices, n_a]`).
     pub fn forward(&self, u: &[f32], batch: usize, a: &[f32], threads: usize) -> Vec<f32> {
         let width = u.len() / batch.max(1);
         let (za, pa) = self.mlp.device_terms(a);
-        let mut y = vec![0.0; batch * self.devices];
+        let mut y = zeroed(batch * self.devices);
         let rows_per = batch.div_ceil(threads.clamp(1, batch.max(1))).max(1);
         y.par_chunks_mut(rows_per * self.devices).zip(u.par_chunks(rows_per * width)).for_each(|(yb, ub)| {
             SCRATCH.with_borrow_mut(|s| self.forward_rows(ub, width, &za, &pa, yb, s));
         });
+        recycle(za);
+        recycle(pa);
         y
     }
 
-    /// dLoss/dA (`[devices, n_a]`) and dLoss/d(upstream) (`[batch, width]`) for the gradient
+    /// dLoss/dA (`[devices, n_a]`) and dLoss/d(upstream) (`[batch, width]`, a [`zeroed`]
+    /// buffer) for the gradient
     /// `dy` (`[batch, devices]`) of the loss with respect to the layer's outputs at upstream
     /// signals `u`: the forward pass of each tile is run again (nothing is stored between the
     /// two passes) and differentiated at once.
-    pub fn backward(&self, u: &[f32], batch: usize, a: &[f32], dy: &[f32], threads: usize) -> (Vec<f32>, Vec<f32>) {
+    /// Without `upstream` (a first layer), dLoss/d(upstream) is not formed and comes back empty.
+    pub fn backward(
+        &self,
+        u: &[f32],
+        batch: usize,
+        a: &[f32],
+        dy: &[f32],
+        threads: usize,
+        upstream: bool,
+    ) -> (Vec<f32>, Vec<f32>) {
         let width = u.len() / batch.max(1);
         let (za, pa) = self.mlp.device_terms(a);
         let (n_x, n_a, w1) = (self.mlp.n_x, self.mlp.n_a, self.mlp.first_width());
@@ -134,43 +147,46 @@ impl FusedLayer {
             .par_iter()
             .map(|&(lo, hi)| {
                 SCRATCH.with_borrow_mut(|s| {
-                    let mut dpa = vec![0.0; (hi - lo) * w1];
-                    let mut dza = vec![0.0; (hi - lo) * n_a];
+                    let mut dpa = zeroed((hi - lo) * w1);
+                    let mut dza = zeroed((hi - lo) * n_a);
                     // the reference line's column (index `width`) collects what is dropped
-                    let mut upstream = vec![0.0; batch * (width + 1)];
-                    for ((row, g), up) in u
-                        .chunks_exact(width)
-                        .zip(dy.chunks_exact(self.devices))
-                        .zip(upstream.chunks_exact_mut(width + 1))
-                    {
+                    let mut up_all = zeroed(if upstream { batch * (width + 1) } else { 0 });
+                    for (b, (row, g)) in u.chunks_exact(width).zip(dy.chunks_exact(self.devices)).enumerate() {
                         self.extended(row, &mut s.ext);
                         for d0 in (lo..hi).step_by(TILE) {
                             let d1 = (d0 + TILE).min(hi);
                             let (n, idx) = (d1 - d0, &self.indices[d0 * self.fan_in..d1 * self.fan_in]);
                             gather(&s.ext, idx, &mut s.x);
                             let (zr, pr) = (&za[d0 * n_a..d1 * n_a], &pa[d0 * w1..d1 * w1]);
-                            s.y.resize(n, 0.0);
-                            s.dx.resize(n * n_x, 0.0);
-                            self.mlp.forward_tile(&s.x, zr, pr, &mut s.ws, true, &mut s.y);
+                            s.dx.resize(if upstream { n * n_x } else { 0 }, 0.0);
+                            self.mlp.forward_tile(&s.x, zr, pr, &mut s.ws, true, &mut []);
                             let (p, q) =
                                 (&mut dpa[(d0 - lo) * w1..(d1 - lo) * w1], &mut dza[(d0 - lo) * n_a..(d1 - lo) * n_a]);
                             self.mlp.backward_tile(&g[d0..d1], zr, &mut s.ws, &mut s.dx, p, q);
-                            scatter_add(up, idx, &s.dx);
+                            if upstream {
+                                scatter_add(&mut up_all[b * (width + 1)..(b + 1) * (width + 1)], idx, &s.dx);
+                            }
                         }
                     }
-                    BlockGrads { a: self.mlp.parameter_gradients(&dpa, dza), upstream }
+                    let a = self.mlp.parameter_gradients(&dpa, dza);
+                    recycle(dpa);
+                    BlockGrads { a, upstream: up_all }
                 })
             })
             .collect();
+        recycle(za);
+        recycle(pa);
         let mut grad_a = Vec::with_capacity(self.devices * n_a);
-        let mut grad_u = vec![0.0; batch * width];
+        let mut grad_u = zeroed(if upstream { batch * width } else { 0 });
         for part in parts {
-            grad_a.extend(part.a);
+            grad_a.extend_from_slice(&part.a);
             for (g, p) in grad_u.chunks_exact_mut(width).zip(part.upstream.chunks_exact(width + 1)) {
                 for (gi, pi) in g.iter_mut().zip(p) {
                     *gi += pi * self.gain;
                 }
             }
+            recycle(part.a);
+            recycle(part.upstream);
         }
         (grad_a, grad_u)
     }

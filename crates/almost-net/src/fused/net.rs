@@ -1,7 +1,9 @@
 //! [`FusedNet`]: a device network's forward and backward passes on the host kernel, and the
 //! training steps built on them (surrogate mode, and the surrogate half of physics-aware).
 
+use almost_surrogate::kernel::pool::recycle;
 use almost_surrogate::tensor_io::to_vec;
+use burn::tensor::Tensor;
 
 use crate::error::Result;
 use crate::fused::layer::FusedLayer;
@@ -19,6 +21,15 @@ pub struct FusedNet {
 
 fn f32s(v: &[f64]) -> Vec<f32> {
     v.iter().map(|&x| x as f32).collect()
+}
+
+/// A tensor's values as host f32 (read as they are when the tensor is f32).
+fn host_f32(t: &Tensor<2>) -> Vec<f32> {
+    let data = t.clone().detach().into_data();
+    match data.try_to_vec::<f32>() {
+        Ok(v) => v,
+        Err(_) => f32s(&to_vec(t.clone().detach())),
+    }
 }
 
 impl FusedNet {
@@ -52,11 +63,9 @@ impl FusedNet {
     /// What the head makes of the last layer for images `x`: logits (`[batch, classes]`) or
     /// the last layer's outputs, in f64.
     pub fn outputs(&self, network: &DeviceNetwork, x: &[f32], batch: usize, threads: usize) -> Vec<f64> {
-        let last: Vec<f64> = self
-            .activations(network, x, batch, threads)
-            .pop()
-            .map(|v| v.iter().map(|&y| f64::from(y)).collect())
-            .unwrap_or_default();
+        let mut acts = self.activations(network, x, batch, threads);
+        let last: Vec<f64> = acts.pop().map(|v| v.iter().map(|&y| f64::from(y)).collect()).unwrap_or_default();
+        acts.into_iter().for_each(recycle);
         match &network.head {
             Head::Classes(r) => {
                 let width = last.len() / batch.max(1);
@@ -81,23 +90,25 @@ impl FusedNet {
         let a = Self::a32(network);
         let mut grads = vec![Vec::new(); self.layers.len()];
         for (l, layer) in self.layers.iter().enumerate().rev() {
-            let (ga, gu) = layer.backward(inputs[l], batch, &a[l], &g, threads);
+            let (ga, gu) = layer.backward(inputs[l], batch, &a[l], &g, threads, l > 0);
             grads[l] = ga.iter().map(|&v| f64::from(v)).collect();
-            g = gu;
+            recycle(std::mem::replace(&mut g, gu));
         }
+        recycle(g);
         grads
     }
 
     /// One surrogate-mode step: forward and backward through the surrogates on the host.
     pub fn surrogate_step(&self, network: &DeviceNetwork, batch: &Batch, threads: usize) -> Result<StepOutcome> {
         let rows = batch.len();
-        let x = f32s(&to_vec(batch.x.clone().detach()));
+        let x = host_f32(&batch.x);
         let acts = self.activations(network, &x, rows, threads);
         let last: Vec<f64> = acts.last().map(|v| v.iter().map(|&y| f64::from(y)).collect()).unwrap_or_default();
         let (loss, correct, g) = head_loss_host(&network.head, &last, &batch.targets.host(), rows)?;
         let mut inputs: Vec<&[f32]> = vec![&x];
         inputs.extend(acts.iter().take(self.layers.len().saturating_sub(1)).map(Vec::as_slice));
         let grad_a = self.gradients(network, &inputs, rows, f32s(&g), threads);
+        acts.into_iter().for_each(recycle);
         let inner = batch.x.device().inner();
         Ok(StepOutcome { loss, correct, grads: gradients_of(network, &grad_a, &inner) })
     }

@@ -7,7 +7,7 @@ use faer::linalg::matmul::matmul;
 use faer::{Accum, MatMut, MatRef, Par};
 
 use crate::activation::Activation;
-use crate::kernel::act;
+use crate::kernel::{act, pool};
 use crate::surrogate::Surrogate;
 use crate::tensor_io::to_vec;
 
@@ -159,23 +159,31 @@ impl FrozenMlp {
     }
 
     /// The per-device part: normalised A (`[m, n_a]`) and the first layer's parameter term
-    /// plus bias (`[m, w1]`), for the physical A of `m` devices (row-major `[m, n_a]`).
+    /// plus bias (`[m, w1]`), for the physical A of `m` devices (row-major `[m, n_a]`); both
+    /// come from [`pool`], to be handed back with [`pool::recycle`].
     pub fn device_terms(&self, a: &[f32]) -> (Vec<f32>, Vec<f32>) {
-        let m = a.len() / self.n_a.max(1);
-        let za: Vec<f32> = a
-            .chunks(self.n_a.max(1))
-            .flat_map(|row| row.iter().enumerate().map(|(i, v)| (v - self.a_shift[i]) * self.a_scale[i]))
-            .collect();
-        let mut pa: Vec<f32> = (0..m).flat_map(|_| self.b1.iter().copied()).collect();
+        let n_a = self.n_a.max(1);
+        let m = a.len() / n_a;
+        let mut za = pool::zeroed(m * n_a);
+        for (z, row) in za.chunks_exact_mut(n_a).zip(a.chunks_exact(n_a)) {
+            for (((zi, v), s), c) in z.iter_mut().zip(row).zip(&self.a_shift).zip(&self.a_scale) {
+                *zi = (v - s) * c;
+            }
+        }
+        let mut pa = pool::zeroed(m * self.w1);
+        for row in pa.chunks_exact_mut(self.w1.max(1)) {
+            row.copy_from_slice(&self.b1);
+        }
         product(&mut pa, &za, &self.wa, (m, self.n_a, self.w1), true, false);
         (za, pa)
     }
 
     /// Device outputs of `rows` rows: `x` physical inputs `[rows, n_x]`, `za` and `pa` the rows'
     /// device terms ([`FrozenMlp::device_terms`]); `y` receives `[rows]`. With `train`, the
-    /// activation slopes are kept in `ws` for [`FrozenMlp::backward_tile`].
+    /// activation slopes are kept in `ws` for [`FrozenMlp::backward_tile`] and the output is
+    /// not formed (the backward pass needs only the slopes; `y` may be empty).
     pub fn forward_tile(&self, x: &[f32], za: &[f32], pa: &[f32], ws: &mut Workspace, train: bool, y: &mut [f32]) {
-        let rows = y.len();
+        let rows = x.len() / self.n_x.max(1);
         let (n_x, n_a, feats) = (self.n_x, self.n_a, self.features());
         ws.f.resize(rows * feats, 0.0);
         for ((f, xr), zr) in ws.f.chunks_exact_mut(feats).zip(x.chunks_exact(n_x)).zip(za.chunks_exact(n_a)) {
@@ -200,6 +208,9 @@ impl FrozenMlp {
         z0.copy_from_slice(&pa[..rows * self.w1]);
         product(z0, &ws.f, &self.wf, (rows, feats, self.w1), true, false);
         let Some((w_out, b_out)) = &self.out else {
+            if train {
+                return;
+            }
             for (yr, z) in y.iter_mut().zip(&ws.z[0]) {
                 *yr = z * self.y_scale + self.y_shift;
             }
@@ -224,6 +235,9 @@ impl FrozenMlp {
                 product(next, &ws.h[l], &d.w, (rows, d.d_in, d.d_out), true, false);
             }
         }
+        if train {
+            return;
+        }
         product(y, &ws.h[depth - 1], w_out, (rows, w_out.len(), 1), false, false);
         for yr in y.iter_mut() {
             *yr = (*yr + b_out) * self.y_scale + self.y_shift;
@@ -231,7 +245,7 @@ impl FrozenMlp {
     }
 
     /// The backward pass of the tile last run forward with `train`: `dy` is dLoss/dy per row;
-    /// writes dLoss/dx (physical x, `[rows, n_x]`) into `dx` and adds dLoss/d(parameter term)
+    /// writes dLoss/dx (physical x, `[rows, n_x]`) into `dx` (left out when `dx` is empty) and adds dLoss/d(parameter term)
     /// into `dpa` (`[rows, w1]`) and the product features' share of dLoss/d(normalised A)
     /// into `dza` (`[rows, n_a]`).
     pub fn backward_tile(
@@ -273,30 +287,47 @@ impl FrozenMlp {
         for (p, g) in dpa[..rows * self.w1].iter_mut().zip(&ws.g) {
             *p += g;
         }
-        ws.df.resize(rows * feats, 0.0);
-        product(&mut ws.df, &ws.g, &self.wf, (rows, self.w1, feats), false, true);
-        let tiles = ws.f.chunks_exact(feats).zip(ws.df.chunks_exact(feats)).zip(za.chunks_exact(n_a));
-        for (((f, df), zr), (dxr, dzr)) in tiles.zip(dx.chunks_exact_mut(n_x).zip(dza.chunks_exact_mut(n_a))) {
-            let (fx, dfx) = (&f[..n_x], &df[..n_x]);
-            dxr.copy_from_slice(dfx);
-            let mut at = n_x;
+        // without dx (a first layer: nothing upstream is trained) only the product columns count
+        let skip = if dx.is_empty() { n_x } else { 0 };
+        let cols = feats - skip;
+        ws.df.resize(rows * cols, 0.0);
+        product(&mut ws.df, &ws.g, &self.wf[skip * self.w1..], (rows, self.w1, cols), false, true);
+        for r in 0..rows {
+            let fx = &ws.f[r * feats..r * feats + n_x];
+            let df = &ws.df[r * cols..(r + 1) * cols];
+            let (zr, dzr) = (&za[r * n_a..(r + 1) * n_a], &mut dza[r * n_a..(r + 1) * n_a]);
+            let mut dxr = (skip == 0).then(|| &mut dx[r * n_x..(r + 1) * n_x]);
+            if let Some(d) = dxr.as_deref_mut() {
+                d.copy_from_slice(&df[..n_x]);
+            }
+            let mut at = n_x - skip;
             if self.pairs {
                 let dfp = &df[at..at + n_x];
-                for ((((d, g), zx), a), da) in dxr.iter_mut().zip(dfp).zip(fx).zip(zr).zip(dzr.iter_mut()) {
-                    *d += g * a;
-                    *da += g * zx;
+                for i in 0..n_x {
+                    dzr[i] += dfp[i] * fx[i];
+                }
+                if let Some(d) = dxr.as_deref_mut() {
+                    for i in 0..n_x {
+                        d[i] += dfp[i] * zr[i];
+                    }
                 }
                 at += n_x;
             }
             if self.squares {
                 let dfq = &df[at..at + n_x];
-                for ((((d, g), zx), a), da) in dxr.iter_mut().zip(dfq).zip(fx).zip(zr).zip(dzr.iter_mut()) {
-                    *d += 2.0 * g * zx * a;
-                    *da += g * zx * zx;
+                for i in 0..n_x {
+                    dzr[i] += dfq[i] * fx[i] * fx[i];
+                }
+                if let Some(d) = dxr.as_deref_mut() {
+                    for i in 0..n_x {
+                        d[i] += 2.0 * dfq[i] * fx[i] * zr[i];
+                    }
                 }
             }
-            for (d, c) in dxr.iter_mut().zip(&self.x_scale) {
-                *d *= c;
+            if let Some(d) = dxr {
+                for (di, c) in d.iter_mut().zip(&self.x_scale) {
+                    *di *= c;
+                }
             }
         }
     }

@@ -6,6 +6,7 @@
 pub mod act;
 pub mod gather;
 pub mod mlp;
+pub mod pool;
 pub mod rate;
 
 pub use mlp::{FrozenMlp, Workspace};
