@@ -14,6 +14,7 @@
 //! learning_rate = 3e-3        # Adam; halved when validation stalls for lr_patience epochs
 //! early_stop_patience = 30
 //! precision = "f32"           # f32 | f64
+//! kernel = "fused"            # fused (the host kernel: f32 MLP on the CPU) | reference (burn)
 //!
 //! [report]
 //! gradient_points = 64        # held-out points where dy/dx, dy/dA are checked against the device
@@ -35,6 +36,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::arch::Architecture;
 use crate::error::{Result, SurrogateError};
+use crate::kernel::Kernel;
 
 /// Floating-point precision of the surrogate's weights and arithmetic.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -85,6 +87,10 @@ pub struct TrainingConfig {
     pub max_train_rows: usize,
     /// Weight precision.
     pub precision: Precision,
+    /// Where each step's forward and backward passes run: `fused` (the host kernel, for an
+    /// f32 MLP on the CPU backend; anything else falls back) or `reference` (burn's graph).
+    #[serde(skip_serializing_if = "Kernel::is_fused")]
+    pub kernel: Kernel,
 }
 
 impl Default for TrainingConfig {
@@ -102,6 +108,7 @@ impl Default for TrainingConfig {
             target_relative_rmse: 0.0,
             max_train_rows: 0,
             precision: Precision::F32,
+            kernel: Kernel::Fused,
         }
     }
 }

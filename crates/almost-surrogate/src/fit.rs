@@ -6,7 +6,7 @@ use std::time::Instant;
 use almost_sim::{Dataset, DeviceModel};
 use burn::module::Module;
 use burn::optim::{AdamConfig, GradientsParams};
-use burn::tensor::{Device, Int, Tensor, TensorData};
+use burn::tensor::{DType, Device, Int, Tensor, TensorData};
 use indicatif::ProgressBar;
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
@@ -16,12 +16,14 @@ use crate::config::FitConfig;
 use crate::data::{Split, Splits, split_table};
 use crate::error::{Result, SurrogateError};
 use crate::gradcheck::{GradientPoints, check_gradients};
+use crate::kernel::Kernel;
+use crate::kernel::fit::{HostMlp, rows_of};
 use crate::metrics::{column, outer_shell, output_metrics};
 use crate::normalize::{Normalization, column_range};
 use crate::report::{EpochRecord, FitReport};
 use crate::surrogate::Surrogate;
 use crate::surrogate::predict;
-use crate::tensor_io::{matrix, to_vec};
+use crate::tensor_io::{matrix, to_f32, to_vec};
 
 /// A fitted surrogate (frozen, on a plain device) and its report.
 pub struct Fitted {
@@ -150,10 +152,25 @@ pub fn fit_with(
     let mut stop_reason = format!("reached max_epochs = {}", t.max_epochs);
     let bar = epoch_bar(t.max_epochs as u64, options.progress);
     let start = Instant::now();
+    // the host kernel's rows (f32 on the CPU backend, an MLP body), or burn's graph
+    let host = (t.kernel == Kernel::Fused
+        && dtype == DType::F32
+        && crate::backend::is_flex(&options.device)
+        && model.body.is_mlp())
+    .then(|| (to_f32(&train.z), to_f32(&train.t)));
     for epoch in 1..=t.max_epochs {
         order.shuffle(&mut rng);
         let mut loss_sum: Option<Tensor<1>> = None;
+        let mut host_loss = 0.0;
         for batch in order.chunks(t.batch_size) {
+            if let (Some((z, y)), Some(mlp)) = (&host, HostMlp::of(&model.body)) {
+                let (zb, yb) = (rows_of(z, splits.d_in, batch), rows_of(y, splits.d_out, batch));
+                let (loss, grads) = mlp.loss_and_gradients(&zb, &yb, batch.len());
+                host_loss += loss * batch.len() as f64;
+                let grads = HostMlp::gradients_params(&model.body, grads, dtype, &inner);
+                model = optim.step(lr, model, grads);
+                continue;
+            }
             let index = Tensor::<1, Int>::from_data(TensorData::new(batch.to_vec(), [batch.len()]), &device);
             let z = train.z.clone().select(0, index.clone());
             let target = train.t.clone().select(0, index);
@@ -167,7 +184,10 @@ pub fn fit_with(
             let grads = GradientsParams::from_grads(loss.backward(), &model);
             model = optim.step(lr, model, grads);
         }
-        let train_loss = loss_sum.map(to_vec).and_then(|v| v.first().copied()).unwrap_or(f64::NAN) / train.rows as f64;
+        let train_loss = match loss_sum {
+            Some(sum) => to_vec(sum).first().copied().unwrap_or(f64::NAN),
+            None => host_loss,
+        } / train.rows as f64;
         let valid = model.valid();
         let val_mse = per_output_mse(&valid, &val);
         let val_loss = val_mse.iter().sum::<f64>() / val_mse.len() as f64;

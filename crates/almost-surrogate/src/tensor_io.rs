@@ -13,3 +13,8 @@ pub fn matrix(data: &[f64], cols: usize, dtype: DType, device: &Device) -> Tenso
 pub fn to_vec<const D: usize>(t: Tensor<D>) -> Vec<f64> {
     t.into_data().convert::<f64>().try_to_vec::<f64>().unwrap_or_default()
 }
+
+/// A tensor's values as host f32, row-major (read as they are when the tensor is f32).
+pub fn to_f32<const D: usize>(t: &Tensor<D>) -> Vec<f32> {
+    t.clone().detach().into_data().convert::<f32>().try_to_vec::<f32>().unwrap_or_default()
+}

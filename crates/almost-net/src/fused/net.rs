@@ -2,8 +2,7 @@
 //! training steps built on them (surrogate mode, and the surrogate half of physics-aware).
 
 use almost_surrogate::kernel::pool::recycle;
-use almost_surrogate::tensor_io::to_vec;
-use burn::tensor::Tensor;
+use almost_surrogate::tensor_io::to_f32;
 
 use crate::error::Result;
 use crate::fused::layer::FusedLayer;
@@ -21,15 +20,6 @@ pub struct FusedNet {
 
 fn f32s(v: &[f64]) -> Vec<f32> {
     v.iter().map(|&x| x as f32).collect()
-}
-
-/// A tensor's values as host f32 (read as they are when the tensor is f32).
-fn host_f32(t: &Tensor<2>) -> Vec<f32> {
-    let data = t.clone().detach().into_data();
-    match data.try_to_vec::<f32>() {
-        Ok(v) => v,
-        Err(_) => f32s(&to_vec(t.clone().detach())),
-    }
 }
 
 impl FusedNet {
@@ -101,7 +91,7 @@ impl FusedNet {
     /// One surrogate-mode step: forward and backward through the surrogates on the host.
     pub fn surrogate_step(&self, network: &DeviceNetwork, batch: &Batch, threads: usize) -> Result<StepOutcome> {
         let rows = batch.len();
-        let x = host_f32(&batch.x);
+        let x = to_f32(&batch.x);
         let acts = self.activations(network, &x, rows, threads);
         let last: Vec<f64> = acts.last().map(|v| v.iter().map(|&y| f64::from(y)).collect()).unwrap_or_default();
         let (loss, correct, g) = head_loss_host(&network.head, &last, &batch.targets.host(), rows)?;

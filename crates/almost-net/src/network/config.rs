@@ -242,23 +242,7 @@ pub struct NetTrainingConfig {
     pub kernel: Kernel,
 }
 
-/// Where a network's surrogate passes run in training (`[training] kernel`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Kernel {
-    /// The host kernel of [`crate::fused`] (falls back to `reference` where it cannot run).
-    #[default]
-    Fused,
-    /// burn's autodiff graph.
-    Reference,
-}
-
-impl Kernel {
-    /// Whether this is the default, `fused` (omitted from saved configs).
-    pub fn is_fused(&self) -> bool {
-        *self == Self::Fused
-    }
-}
+pub use almost_surrogate::kernel::Kernel;
 
 impl Default for NetTrainingConfig {
     fn default() -> Self {

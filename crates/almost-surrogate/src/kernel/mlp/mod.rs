@@ -3,26 +3,13 @@
 //! applied in one SIMD pass per layer, and its backward pass to the inputs x and to the
 //! parameter term of each device. The weights never change, so no weight gradient is formed.
 
-use faer::linalg::matmul::matmul;
-use faer::{Accum, MatMut, MatRef, Par};
-
 use crate::activation::Activation;
+mod backward;
+
+use crate::kernel::product::{Layout, product};
 use crate::kernel::{act, pool};
 use crate::surrogate::Surrogate;
 use crate::tensor_io::to_vec;
-
-/// `c (+)= a b` on row-major slices: a is `[rows, k]`, b is `[k, n]` (or `[n, k]` read
-/// transposed).
-fn product(c: &mut [f32], a: &[f32], b: &[f32], (rows, k, n): (usize, usize, usize), add: bool, b_t: bool) {
-    if rows == 0 || n == 0 {
-        return;
-    }
-    let lhs = MatRef::from_row_major_slice(&a[..rows * k], rows, k);
-    let rhs =
-        if b_t { MatRef::from_row_major_slice(b, n, k).transpose() } else { MatRef::from_row_major_slice(b, k, n) };
-    let dst = MatMut::from_row_major_slice_mut(&mut c[..rows * n], rows, n);
-    matmul(dst, if add { Accum::Add } else { Accum::Replace }, lhs, rhs, 1.0f32, Par::Seq);
-}
 
 /// One dense layer after the first: row-major weight `[d_in, d_out]` and bias.
 #[derive(Clone, Debug)]
@@ -174,7 +161,7 @@ impl FrozenMlp {
         for row in pa.chunks_exact_mut(self.w1.max(1)) {
             row.copy_from_slice(&self.b1);
         }
-        product(&mut pa, &za, &self.wa, (m, self.n_a, self.w1), true, false);
+        product(&mut pa, &za, &self.wa, (m, self.n_a, self.w1), Layout { add: true, ..Layout::default() });
         (za, pa)
     }
 
@@ -206,7 +193,7 @@ impl FrozenMlp {
         let z0 = &mut ws.z[0];
         z0.resize(rows * self.w1, 0.0);
         z0.copy_from_slice(&pa[..rows * self.w1]);
-        product(z0, &ws.f, &self.wf, (rows, feats, self.w1), true, false);
+        product(z0, &ws.f, &self.wf, (rows, feats, self.w1), Layout { add: true, ..Layout::default() });
         let Some((w_out, b_out)) = &self.out else {
             if train {
                 return;
@@ -232,116 +219,15 @@ impl FrozenMlp {
                 for row in next.chunks_exact_mut(d.d_out) {
                     row.copy_from_slice(&d.b);
                 }
-                product(next, &ws.h[l], &d.w, (rows, d.d_in, d.d_out), true, false);
+                product(next, &ws.h[l], &d.w, (rows, d.d_in, d.d_out), Layout { add: true, ..Layout::default() });
             }
         }
         if train {
             return;
         }
-        product(y, &ws.h[depth - 1], w_out, (rows, w_out.len(), 1), false, false);
+        product(y, &ws.h[depth - 1], w_out, (rows, w_out.len(), 1), Layout::default());
         for yr in y.iter_mut() {
             *yr = (*yr + b_out) * self.y_scale + self.y_shift;
         }
-    }
-
-    /// The backward pass of the tile last run forward with `train`: `dy` is dLoss/dy per row;
-    /// writes dLoss/dx (physical x, `[rows, n_x]`) into `dx` (left out when `dx` is empty) and adds dLoss/d(parameter term)
-    /// into `dpa` (`[rows, w1]`) and the product features' share of dLoss/d(normalised A)
-    /// into `dza` (`[rows, n_a]`).
-    pub fn backward_tile(
-        &self,
-        dy: &[f32],
-        za: &[f32],
-        ws: &mut Workspace,
-        dx: &mut [f32],
-        dpa: &mut [f32],
-        dza: &mut [f32],
-    ) {
-        let rows = dy.len();
-        let (n_x, n_a, feats) = (self.n_x, self.n_a, self.features());
-        let depth = 1 + self.hidden.len();
-        match &self.out {
-            None => {
-                ws.g.clear();
-                ws.g.extend(dy.iter().map(|d| d * self.y_scale));
-            }
-            Some((w_out, _)) => {
-                let width = w_out.len();
-                ws.g.resize(rows * width, 0.0);
-                let rows_of = ws.g.chunks_exact_mut(width).zip(ws.slope[depth - 1].chunks_exact(width));
-                for ((g, slope), d) in rows_of.zip(dy) {
-                    let d = d * self.y_scale;
-                    for ((gj, sj), wj) in g.iter_mut().zip(slope).zip(w_out) {
-                        *gj = d * wj * sj;
-                    }
-                }
-                for l in (1..depth).rev() {
-                    let d = &self.hidden[l - 1];
-                    ws.g2.resize(rows * d.d_in, 0.0);
-                    product(&mut ws.g2, &ws.g, &d.w, (rows, d.d_out, d.d_in), false, true);
-                    act::times(&mut ws.g2, &ws.slope[l - 1]);
-                    std::mem::swap(&mut ws.g, &mut ws.g2);
-                }
-            }
-        }
-        for (p, g) in dpa[..rows * self.w1].iter_mut().zip(&ws.g) {
-            *p += g;
-        }
-        // without dx (a first layer: nothing upstream is trained) only the product columns count
-        let skip = if dx.is_empty() { n_x } else { 0 };
-        let cols = feats - skip;
-        ws.df.resize(rows * cols, 0.0);
-        product(&mut ws.df, &ws.g, &self.wf[skip * self.w1..], (rows, self.w1, cols), false, true);
-        for r in 0..rows {
-            let fx = &ws.f[r * feats..r * feats + n_x];
-            let df = &ws.df[r * cols..(r + 1) * cols];
-            let (zr, dzr) = (&za[r * n_a..(r + 1) * n_a], &mut dza[r * n_a..(r + 1) * n_a]);
-            let mut dxr = (skip == 0).then(|| &mut dx[r * n_x..(r + 1) * n_x]);
-            if let Some(d) = dxr.as_deref_mut() {
-                d.copy_from_slice(&df[..n_x]);
-            }
-            let mut at = n_x - skip;
-            if self.pairs {
-                let dfp = &df[at..at + n_x];
-                for i in 0..n_x {
-                    dzr[i] += dfp[i] * fx[i];
-                }
-                if let Some(d) = dxr.as_deref_mut() {
-                    for i in 0..n_x {
-                        d[i] += dfp[i] * zr[i];
-                    }
-                }
-                at += n_x;
-            }
-            if self.squares {
-                let dfq = &df[at..at + n_x];
-                for i in 0..n_x {
-                    dzr[i] += dfq[i] * fx[i] * fx[i];
-                }
-                if let Some(d) = dxr.as_deref_mut() {
-                    for i in 0..n_x {
-                        d[i] += 2.0 * dfq[i] * fx[i] * zr[i];
-                    }
-                }
-            }
-            if let Some(d) = dxr {
-                for (di, c) in d.iter_mut().zip(&self.x_scale) {
-                    *di *= c;
-                }
-            }
-        }
-    }
-
-    /// dLoss/dA (physical A, `[m, n_a]`) from the sums over samples of dLoss/d(parameter
-    /// term) (`dpa`, `[m, w1]`) and of the product features' dLoss/d(normalised A) (`dza`).
-    pub fn parameter_gradients(&self, dpa: &[f32], mut dza: Vec<f32>) -> Vec<f32> {
-        let m = dpa.len() / self.w1.max(1);
-        product(&mut dza, dpa, &self.wa, (m, self.w1, self.n_a), true, true);
-        for row in dza.chunks_mut(self.n_a.max(1)) {
-            for (g, s) in row.iter_mut().zip(&self.a_scale) {
-                *g *= s;
-            }
-        }
-        dza
     }
 }
