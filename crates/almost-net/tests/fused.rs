@@ -1,7 +1,8 @@
 //! The fused path (host kernel) against the reference (burn's autodiff graph in f64): logits
 //! and dLoss/dA of a small two-layer network agree to 1e-5 of their size for every MLP
 //! surrogate form and activation, in surrogate mode and in the surrogate half of
-//! physics-aware training; the one-layer polynomial form is left to the reference.
+//! physics-aware training, for a classifying and a regressing head; the one-layer polynomial
+//! form is left to the reference.
 
 #![allow(clippy::unwrap_used)]
 
@@ -100,14 +101,7 @@ fn forms() -> Vec<(String, Architecture, usize)> {
         square_products: squares,
     };
     let mut out = Vec::new();
-    for act in [
-        Activation::Softsign,
-        Activation::Tanh,
-        Activation::Sigmoid,
-        Activation::Silu,
-        Activation::Gelu,
-        Activation::Identity,
-    ] {
+    for act in Activation::ALL {
         out.push((format!("mlp [16, 16] {act:?}"), mlp(vec![16, 16], act, false, false), 0));
     }
     out.push(("mlp [] (linear)".into(), mlp(vec![], Activation::Tanh, false, false), 1));
@@ -196,5 +190,29 @@ fn the_physics_aware_step_on_the_fused_path_matches_the_reference() {
     let (g, w) = (grads_of(&net, got.grads), grads_of(&net, reference.grads));
     for l in 0..2 {
         assert_close(&format!("physics-aware dLoss/dA of layer {l}"), &g[l], &w[l], 1e-5);
+    }
+}
+
+#[test]
+fn a_regression_step_on_the_fused_path_matches_the_reference() {
+    let _guard = common::rng_lock();
+    let device = Device::flex().autodiff();
+    device.seed(13);
+    let mut net = network(&Architecture::default(), 0, &device);
+    net.head = Head::Outputs;
+    let rows = 5;
+    let values: Vec<f64> = (0..rows * 6).map(|k| ((k * 7 % 11) as f64) / 10.0 - 0.5).collect();
+    let x = batch(&device).x;
+    let data = Batch {
+        x,
+        targets: Targets::Values(Tensor::<2>::from_data(TensorData::new(values, [rows, 6]), (&device, DType::F64))),
+    };
+    let reference = SurrogateMode { threads: 1, fused: None }.step(&net, &data).unwrap();
+    let got = SurrogateMode { threads: 2, fused: FusedNet::new(&net) }.step(&net, &data).unwrap();
+    assert!((got.loss - reference.loss).abs() < 1e-5 * reference.loss, "{} vs {}", got.loss, reference.loss);
+    assert!(got.correct.is_none());
+    let (g, w) = (grads_of(&net, got.grads), grads_of(&net, reference.grads));
+    for l in 0..2 {
+        assert_close(&format!("regression dLoss/dA of layer {l}"), &g[l], &w[l], 1e-5);
     }
 }

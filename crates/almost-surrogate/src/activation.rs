@@ -26,6 +26,9 @@ pub enum Activation {
 }
 
 impl Activation {
+    /// Every activation, for tests and sweeps over them.
+    pub const ALL: [Self; 6] = [Self::Softsign, Self::Tanh, Self::Sigmoid, Self::Silu, Self::Gelu, Self::Identity];
+
     /// Applies the activation.
     pub fn apply<const D: usize>(self, x: Tensor<D>) -> Tensor<D> {
         match self {

@@ -60,16 +60,7 @@ pub fn matmul_rate(threads: usize, side: usize, repeats: usize, device: &Device)
         let _ = a.matmul(b).into_data();
         t.elapsed().as_secs_f64()
     };
-    let mut rates: Vec<f64> = (0..repeats.max(1))
-        .map(|_| {
-            let slowest = std::thread::scope(|s| {
-                let handles: Vec<_> = (0..threads.max(1)).map(|_| s.spawn(one)).collect();
-                handles.into_iter().map(|h| h.join().unwrap_or(f64::NAN)).fold(0.0, f64::max)
-            });
-            (threads.max(1) * side * side * side) as f64 / slowest
-        })
-        .collect();
-    median(&mut rates)
+    almost_surrogate::kernel::rate::rate_of(threads, side, repeats, one)
 }
 
 /// Seconds (median of `repeats`) to run `network` over every image of `test` on the

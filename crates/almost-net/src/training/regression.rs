@@ -13,6 +13,7 @@ use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
 use crate::error::{NetError, Result};
+use crate::fused::FusedNet;
 use crate::network::chain::{DeviceNetwork, Head};
 use crate::training::epoch::run_epoch;
 use crate::training::loss::{Targets, cosine_lr};
@@ -141,7 +142,9 @@ pub fn train_regression(
     let mut order: Vec<i64> = (0..rows as i64).collect();
     let per_epoch = rows.div_ceil(cfg.batch_size);
     let total = (cfg.epochs * per_epoch) as f64;
-    let step = SurrogateMode { threads: 1, fused: None };
+    // the host kernel for an f32 network on the CPU backend, burn's graph otherwise
+    let on_host = dtype == DType::F32 && almost_surrogate::backend::is_flex(device);
+    let step = SurrogateMode { threads: 1, fused: if on_host { FusedNet::new(&network) } else { None } };
     let mut history = Vec::with_capacity(cfg.epochs);
     for epoch in 0..cfg.epochs {
         order.shuffle(&mut rng);

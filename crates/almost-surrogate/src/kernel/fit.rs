@@ -202,14 +202,7 @@ mod tests {
     #[test]
     fn the_fit_step_matches_burns_gradients_for_every_form_and_activation() {
         let mut forms = Vec::new();
-        for activation in [
-            Activation::Softsign,
-            Activation::Tanh,
-            Activation::Sigmoid,
-            Activation::Silu,
-            Activation::Gelu,
-            Activation::Identity,
-        ] {
+        for activation in Activation::ALL {
             forms.push(Architecture::Mlp {
                 hidden: vec![8, 8],
                 activation,

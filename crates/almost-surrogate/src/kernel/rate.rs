@@ -20,10 +20,17 @@ pub fn product_rate(threads: usize, side: usize, repeats: usize) -> f64 {
         std::hint::black_box(&c);
         t.elapsed().as_secs_f64()
     };
+    rate_of(threads, side, repeats, one)
+}
+
+/// Multiply-adds per second of `threads` threads each running `one` (a timed product of two
+/// `side` x `side` matrices, returning its seconds): the median of `repeats` rounds, each
+/// timed by its slowest thread.
+pub fn rate_of(threads: usize, side: usize, repeats: usize, one: impl Fn() -> f64 + Sync) -> f64 {
     let mut rates: Vec<f64> = (0..repeats.max(1))
         .map(|_| {
             let slowest = std::thread::scope(|s| {
-                let handles: Vec<_> = (0..threads.max(1)).map(|_| s.spawn(one)).collect();
+                let handles: Vec<_> = (0..threads.max(1)).map(|_| s.spawn(&one)).collect();
                 handles.into_iter().map(|h| h.join().unwrap_or(f64::NAN)).fold(0.0, f64::max)
             });
             (threads.max(1) * side * side * side) as f64 / slowest
