@@ -4,12 +4,12 @@
 //! The time of a whole solve against that floor says how much the solver machinery around
 //! the equations costs (building the problem, the step control, the linear algebra).
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 use std::time::Instant;
 
 use crate::bench::median;
 use crate::error::Result;
-use crate::ode::solve;
+use crate::ode::{LANES, solve, solve_lanes};
 use crate::ode_system::OdeSystem;
 use crate::solver::SolverSettings;
 use crate::spec::DeviceSpec;
@@ -17,16 +17,18 @@ use crate::spec::DeviceSpec;
 /// One device's solve against its floor (single thread).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Floor {
-    /// Right-hand-side evaluations per solve (mean over the points).
+    /// Right-hand-side evaluations per solve (mean over the points, each solved alone).
     pub rhs_per_solve: f64,
     /// Jacobian-vector products per solve (mean).
     pub jac_per_solve: f64,
-    /// Cost of one right-hand side, nanoseconds (median of the repeats).
+    /// Cost of one right-hand side at the states the solver visited, nanoseconds (median).
     pub rhs_ns: f64,
-    /// Cost of one Jacobian-vector product, nanoseconds (median of the repeats).
+    /// Cost of one Jacobian-vector product at the visited states, nanoseconds (median).
     pub jac_ns: f64,
-    /// Time of one whole solve, microseconds (median of the repeats).
+    /// Time of one whole solve, alone, microseconds (median of the repeats).
     pub solve_us: f64,
+    /// Time per solve when the points are solved in batches of [`LANES`] lanes, microseconds.
+    pub batch_us: f64,
 }
 
 impl Floor {
@@ -35,36 +37,47 @@ impl Floor {
         (self.rhs_per_solve * self.rhs_ns + self.jac_per_solve * self.jac_ns) / 1000.0
     }
 
-    /// Time of a solve over its floor (1 = nothing but the equations).
+    /// Time of a solve alone over its floor (1 = nothing but the equations).
     pub fn ratio(&self) -> f64 {
         self.solve_us / self.floor_us()
     }
+
+    /// Time per solve in batches over the floor of a solve alone.
+    pub fn batch_ratio(&self) -> f64 {
+        self.batch_us / self.floor_us()
+    }
 }
 
+/// One evaluation the solver asked for: the state and the time.
+type Call = (Vec<f64>, f64);
+
 /// Measures `system` at the parameter vectors `points` (`p = [x, A]`) with `settings`,
-/// `repeats` times; medians are reported.
+/// `repeats` times; medians are reported. The evaluations are priced by replaying, on their
+/// own, exactly the ones each solve asked for (with the device's prepared constants, as the
+/// solver calls them).
 pub fn measure<S: OdeSystem>(
     system: &S,
     settings: &SolverSettings,
     points: &[Vec<f64>],
     repeats: usize,
 ) -> Result<Floor> {
-    let counted = Counted { inner: system, rhs: AtomicUsize::new(0), jac: AtomicUsize::new(0) };
+    let counted = Counted { inner: system, rhs: Mutex::new(Vec::new()), jac: Mutex::new(Vec::new()) };
     let mut visited = Vec::with_capacity(points.len());
     for p in points {
-        let states = solve(&counted, p, settings, false)?;
-        visited.push((p.clone(), states.last().cloned().unwrap_or_else(|| vec![0.0; system.n_states()])));
+        solve(&counted, p, settings, false)?;
+        let rhs = std::mem::take(&mut *counted.rhs.lock().unwrap_or_else(|e| e.into_inner()));
+        let jac = std::mem::take(&mut *counted.jac.lock().unwrap_or_else(|e| e.into_inner()));
+        let mut q = vec![0.0; system.n_prepared()];
+        system.prepare(p, &mut q);
+        visited.push((p.as_slice(), q, rhs, jac));
     }
     let n = points.len().max(1) as f64;
-    let (rhs_per_solve, jac_per_solve) =
-        (counted.rhs.load(Ordering::Relaxed) as f64 / n, counted.jac.load(Ordering::Relaxed) as f64 / n);
-    let mut solve_times = Vec::new();
-    let mut rhs_times = Vec::new();
-    let mut jac_times = Vec::new();
+    let rhs_total: usize = visited.iter().map(|v| v.2.len()).sum();
+    let jac_total: usize = visited.iter().map(|v| v.3.len()).sum();
     let states = system.n_states();
     let (mut du, mut jv, v) = (vec![0.0; states], vec![0.0; states], vec![1.0; states]);
-    // enough evaluations per point that the clock's resolution does not matter
-    let calls = 64usize;
+    let refs: Vec<&[f64]> = points.iter().map(Vec::as_slice).collect();
+    let (mut solve_times, mut batch_times, mut rhs_times, mut jac_times) = (vec![], vec![], vec![], vec![]);
     for _ in 0..repeats.max(1) {
         let t = Instant::now();
         for p in points {
@@ -72,36 +85,54 @@ pub fn measure<S: OdeSystem>(
         }
         solve_times.push(t.elapsed().as_secs_f64() * 1e6 / n);
         let t = Instant::now();
-        for (p, u) in &visited {
-            for k in 0..calls {
-                system.rhs(std::hint::black_box(u), p, k as f64 * 1e-9, &mut du);
-                std::hint::black_box(&du);
-            }
+        for lanes in refs.chunks(LANES) {
+            std::hint::black_box(solve_lanes(system, std::hint::black_box(lanes), settings, false)?);
         }
-        rhs_times.push(t.elapsed().as_secs_f64() * 1e9 / (n * calls as f64));
+        batch_times.push(t.elapsed().as_secs_f64() * 1e6 / n);
+        // each evaluation replayed 8 times, so that the clock's resolution does not matter
         let t = Instant::now();
-        for (p, u) in &visited {
-            for k in 0..calls {
-                system.jac_mul(std::hint::black_box(u), p, k as f64 * 1e-9, &v, &mut jv);
-                std::hint::black_box(&jv);
+        for _ in 0..8 {
+            for (p, q, rhs, _) in &visited {
+                for (u, time) in rhs {
+                    system.rhs_prepared(std::hint::black_box(u), q, p, *time, &mut du);
+                    std::hint::black_box(&du);
+                }
             }
         }
-        jac_times.push(t.elapsed().as_secs_f64() * 1e9 / (n * calls as f64));
+        rhs_times.push(t.elapsed().as_secs_f64() * 1e9 / (8 * rhs_total.max(1)) as f64);
+        let t = Instant::now();
+        for _ in 0..8 {
+            for (p, q, _, jac) in &visited {
+                for (u, time) in jac {
+                    system.jac_mul_prepared(std::hint::black_box(u), q, p, *time, &v, &mut jv);
+                    std::hint::black_box(&jv);
+                }
+            }
+        }
+        // no products asked for (an explicit method): nothing to price
+        jac_times.push(if jac_total == 0 { 0.0 } else { t.elapsed().as_secs_f64() * 1e9 / (8 * jac_total) as f64 });
     }
     Ok(Floor {
-        rhs_per_solve,
-        jac_per_solve,
+        rhs_per_solve: rhs_total as f64 / n,
+        jac_per_solve: jac_total as f64 / n,
         rhs_ns: median(&mut rhs_times),
         jac_ns: median(&mut jac_times),
         solve_us: median(&mut solve_times),
+        batch_us: median(&mut batch_times),
     })
 }
 
-/// A system that counts its evaluations and otherwise is the one it wraps.
+/// A system that records the evaluations asked of it and otherwise is the one it wraps.
 struct Counted<'a, S> {
     inner: &'a S,
-    rhs: AtomicUsize,
-    jac: AtomicUsize,
+    rhs: Mutex<Vec<Call>>,
+    jac: Mutex<Vec<Call>>,
+}
+
+impl<S: OdeSystem> Counted<'_, S> {
+    fn record(log: &Mutex<Vec<Call>>, u: &[f64], t: f64) {
+        log.lock().unwrap_or_else(|e| e.into_inner()).push((u.to_vec(), t));
+    }
 }
 
 impl<S: OdeSystem> OdeSystem for Counted<'_, S> {
@@ -115,12 +146,26 @@ impl<S: OdeSystem> OdeSystem for Counted<'_, S> {
         self.inner.init(p, u0);
     }
     fn rhs(&self, u: &[f64], p: &[f64], t: f64, du: &mut [f64]) {
-        self.rhs.fetch_add(1, Ordering::Relaxed);
+        Self::record(&self.rhs, u, t);
         self.inner.rhs(u, p, t, du);
     }
     fn jac_mul(&self, u: &[f64], p: &[f64], t: f64, v: &[f64], jv: &mut [f64]) {
-        self.jac.fetch_add(1, Ordering::Relaxed);
+        Self::record(&self.jac, u, t);
         self.inner.jac_mul(u, p, t, v, jv);
+    }
+    fn n_prepared(&self) -> usize {
+        self.inner.n_prepared()
+    }
+    fn prepare(&self, p: &[f64], q: &mut [f64]) {
+        self.inner.prepare(p, q);
+    }
+    fn rhs_prepared(&self, u: &[f64], q: &[f64], p: &[f64], t: f64, du: &mut [f64]) {
+        Self::record(&self.rhs, u, t);
+        self.inner.rhs_prepared(u, q, p, t, du);
+    }
+    fn jac_mul_prepared(&self, u: &[f64], q: &[f64], p: &[f64], t: f64, v: &[f64], jv: &mut [f64]) {
+        Self::record(&self.jac, u, t);
+        self.inner.jac_mul_prepared(u, q, p, t, v, jv);
     }
     fn sample_times(&self) -> Vec<f64> {
         self.inner.sample_times()
@@ -145,9 +190,9 @@ mod tests {
         let points = vec![vec![0.3, -0.5, 0.8, 0.2], vec![-0.9, 0.4, -0.1, 0.7]];
         let f = measure(&node, &settings, &points, 1).unwrap();
         assert!(f.rhs_per_solve >= 10.0, "{f:?}");
-        assert!(f.rhs_ns > 0.0 && f.jac_ns > 0.0 && f.solve_us > 0.0 && f.floor_us() > 0.0, "{f:?}");
+        assert!(f.rhs_ns > 0.0 && f.solve_us > 0.0 && f.batch_us > 0.0 && f.floor_us() > 0.0, "{f:?}");
         // counting does not change the solution
-        let counted = Counted { inner: &node, rhs: AtomicUsize::new(0), jac: AtomicUsize::new(0) };
+        let counted = Counted { inner: &node, rhs: Mutex::new(Vec::new()), jac: Mutex::new(Vec::new()) };
         assert_eq!(
             solve(&counted, &points[0], &settings, false).unwrap(),
             solve(&node, &points[0], &settings, false).unwrap()

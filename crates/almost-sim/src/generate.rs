@@ -16,7 +16,8 @@ use crate::config::{Job, Plan};
 use crate::dataset::{FailureRecord, Layout, Manifest, ShardCache, ShardReport, finalize_with, write_shard};
 use crate::error::{FailureKind, Result, SimError};
 use crate::fsutil::{read_json, write_json_atomic};
-use crate::model::{DeviceModel, respond_guarded};
+use crate::model::{DeviceModel, respond_batch_guarded};
+use crate::ode::LANES;
 use crate::table::Table;
 
 /// Which slice of the shards this process generates: shards with `s % count == index`.
@@ -161,20 +162,17 @@ type Row = (u64, Vec<f64>, Vec<f64>, Result<Vec<f64>>);
 pub fn run_shard(job: &Job, s: u64, bar: &ProgressBar) -> (Table, Vec<FailureRecord>) {
     let spec = job.device.spec();
     let indices: Vec<u64> = job.plan.shard_range(s).collect();
-    // chunks of 16 keep the progress bar's atomics and clock reads off the per-sample path
+    // chunks of LANES: each is one batched solve of an ODE device (and keeps the progress
+    // bar's atomics and clock reads off the per-sample path); the chunks start at the
+    // shard's first sample whatever the thread count, so a shard's results are reproducible
     let rows: Vec<Row> = indices
-        .par_chunks(16)
+        .par_chunks(LANES)
         .flat_map_iter(|chunk| {
-            let rows: Vec<_> = chunk
-                .iter()
-                .map(|&i| {
-                    let (x, a) = job.point(i);
-                    let y = respond_guarded(job.device.as_ref(), &x, &a);
-                    (i, x, a, y)
-                })
-                .collect();
+            let points: Vec<(Vec<f64>, Vec<f64>)> = chunk.iter().map(|&i| job.point(i)).collect();
+            let refs: Vec<(&[f64], &[f64])> = points.iter().map(|(x, a)| (x.as_slice(), a.as_slice())).collect();
+            let ys = respond_batch_guarded(job.device.as_ref(), &refs);
             bar.inc(chunk.len() as u64);
-            rows
+            chunk.iter().zip(points).zip(ys).map(|((&i, (x, a)), y)| (i, x, a, y)).collect::<Vec<_>>()
         })
         .collect();
     let mut table = Table::new(spec.n_inputs(), spec.n_params(), spec.n_outputs());
@@ -193,8 +191,10 @@ pub fn run_shard(job: &Job, s: u64, bar: &ProgressBar) -> (Table, Vec<FailureRec
 }
 
 /// Evaluates a device at many points in parallel (guarded: panics and NaN become errors).
+/// Points go in batches of [`LANES`] (one batched solve each for an ODE device).
 pub fn respond_many(device: &dyn DeviceModel, xs: &[Vec<f64>], as_: &[Vec<f64>]) -> Vec<Result<Vec<f64>>> {
-    xs.par_iter().zip(as_.par_iter()).map(|(x, a)| respond_guarded(device, x, a)).collect()
+    let points: Vec<(&[f64], &[f64])> = xs.iter().zip(as_).map(|(x, a)| (x.as_slice(), a.as_slice())).collect();
+    points.par_chunks(LANES).flat_map_iter(|chunk| respond_batch_guarded(device, chunk)).collect()
 }
 
 /// A progress bar on stderr with rate and ETA (hidden when `show` is false).

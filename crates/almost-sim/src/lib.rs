@@ -53,7 +53,7 @@ pub use error::{FailureKind, Result, SimError};
 pub use generate::{GenerateOptions, GenerateOutcome, ShardSelection, generate, respond_many};
 pub use grow::grow;
 pub use merge::merge;
-pub use model::{DeviceModel, Jacobian, finite_difference_jacobian, respond_guarded};
+pub use model::{DeviceModel, Jacobian, finite_difference_jacobian, respond_batch_guarded, respond_guarded};
 pub use ode::{OdeDevice, OdeSystem};
 pub use solver::{SolverMethod, SolverSettings};
 pub use spec::{DeviceSpec, Quantity};

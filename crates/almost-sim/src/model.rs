@@ -48,6 +48,14 @@ pub trait DeviceModel: Send + Sync {
         self.respond(x, a)
     }
 
+    /// The responses at many points `(x, A)`, in order. Defaults to [`DeviceModel::respond`]
+    /// at each point; an ODE device solves them together as the lanes of one batched solve
+    /// (see [`crate::ode::solve_lanes`]) and falls back to one solve per point where the
+    /// batch fails, so that every failure is the point's own.
+    fn respond_batch(&self, points: &[(&[f64], &[f64])]) -> Vec<Result<Vec<f64>>> {
+        points.iter().map(|(x, a)| self.respond(x, a)).collect()
+    }
+
     /// The solver settings used, for ODE devices (recorded in dataset manifests).
     fn solver(&self) -> Option<&SolverSettings> {
         None
@@ -69,14 +77,36 @@ pub trait DeviceModel: Send + Sync {
 /// caught and non-finite outputs turned into [`SimError::NonFinite`].
 pub fn respond_guarded(model: &dyn DeviceModel, x: &[f64], a: &[f64]) -> Result<Vec<f64>> {
     model.spec().check_dims(x, a)?;
-    let y = catch_unwind(AssertUnwindSafe(|| model.respond(x, a))).map_err(|payload| {
-        let message = payload
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| payload.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "non-string panic payload".into());
-        SimError::Panic { message }
-    })??;
+    let y = catch_unwind(AssertUnwindSafe(|| model.respond(x, a))).map_err(panic_error)??;
+    checked(model, y)
+}
+
+/// [`DeviceModel::respond_batch`] with the guards of [`respond_guarded`] on every point. A
+/// batch that panics, returns the wrong number of results or holds a point of the wrong
+/// dimensions is answered point by point instead.
+pub fn respond_batch_guarded(model: &dyn DeviceModel, points: &[(&[f64], &[f64])]) -> Vec<Result<Vec<f64>>> {
+    let one_by_one = || points.iter().map(|(x, a)| respond_guarded(model, x, a)).collect();
+    if points.len() < 2 || points.iter().any(|(x, a)| model.spec().check_dims(x, a).is_err()) {
+        return one_by_one();
+    }
+    match catch_unwind(AssertUnwindSafe(|| model.respond_batch(points))) {
+        Ok(ys) if ys.len() == points.len() => ys.into_iter().map(|y| y.and_then(|y| checked(model, y))).collect(),
+        _ => one_by_one(),
+    }
+}
+
+/// A panic's message as a [`SimError::Panic`].
+fn panic_error(payload: Box<dyn std::any::Any + Send>) -> SimError {
+    let message = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "non-string panic payload".into());
+    SimError::Panic { message }
+}
+
+/// `y` if it has the declared number of outputs, all finite.
+fn checked(model: &dyn DeviceModel, y: Vec<f64>) -> Result<Vec<f64>> {
     if y.len() != model.spec().n_outputs() {
         return Err(SimError::OutputCount {
             device: model.spec().kind.clone(),

@@ -54,6 +54,35 @@ pub trait OdeSystem: Send + Sync {
     /// Integrator and tolerances that suit this device.
     fn default_solver(&self) -> SolverSettings;
 
+    /// How many solves of this device share one batched solve ([`crate::ode::solve_lanes`])
+    /// when many are asked for at once. The lanes share their time steps, which pays where
+    /// they relax alike (the diode node: 2-3x fewer seconds per solve) and costs where one
+    /// lane's spikes or oscillations set the step for all; return 1 for such a device.
+    fn batch_lanes(&self) -> usize {
+        crate::ode::LANES
+    }
+
+    /// How many constants of one solve [`OdeSystem::prepare`] derives from `p` (0: none, the
+    /// default). A device whose right-hand side recomputes the same sums over its inputs at
+    /// every evaluation (a weighted input current, a total conductance) computes them once per
+    /// solve instead; the solver then calls the `*_prepared` forms.
+    fn n_prepared(&self) -> usize {
+        0
+    }
+
+    /// Fills `q` (`n_prepared()` values) from `p = [x, A]`, once per solve.
+    fn prepare(&self, _p: &[f64], _q: &mut [f64]) {}
+
+    /// [`OdeSystem::rhs`] given the prepared constants `q` as well as `p`; must equal it.
+    fn rhs_prepared(&self, u: &[f64], _q: &[f64], p: &[f64], t: f64, du: &mut [f64]) {
+        self.rhs(u, p, t, du);
+    }
+
+    /// [`OdeSystem::jac_mul`] given the prepared constants `q` as well as `p`; must equal it.
+    fn jac_mul_prepared(&self, u: &[f64], _q: &[f64], p: &[f64], t: f64, v: &[f64], jv: &mut [f64]) {
+        self.jac_mul(u, p, t, v, jv);
+    }
+
     /// Whether [`OdeSystem::rhs_dp_mul`] is implemented, so that forward sensitivities
     /// dy/dx and dy/dA can be solved for (the `exact` training mode needs them).
     fn has_sensitivities(&self) -> bool {

@@ -43,20 +43,31 @@ pub fn run(scale: f64, fan_in: usize, repeats: usize) -> Result<()> {
 /// Prints each built-in ODE device's time per solve next to its floor (one thread).
 pub fn floors(fan_in: usize, repeats: usize) -> Result<()> {
     println!(
-        "\n{:<14} {:>10} {:>10} {:>9} {:>9} {:>10} {:>10} {:>12}",
-        "device", "rhs/solve", "jac/solve", "rhs ns", "jac ns", "floor us", "solve us", "solve/floor"
+        "\n{:<14} {:>10} {:>10} {:>9} {:>9} {:>10} {:>10} {:>12} {:>10} {:>12}",
+        "device",
+        "rhs/solve",
+        "jac/solve",
+        "rhs ns",
+        "jac ns",
+        "floor us",
+        "solve us",
+        "solve/floor",
+        "batch us",
+        "batch/floor"
     );
     let config = OdeDeviceConfig { fan_in, constants: Default::default() };
     let row = |kind: &str, f: Floor| {
         println!(
-            "{kind:<14} {:>10.1} {:>10.1} {:>9.1} {:>9.1} {:>10.2} {:>10.2} {:>12.1}",
+            "{kind:<14} {:>10.1} {:>10.1} {:>9.1} {:>9.1} {:>10.2} {:>10.2} {:>12.1} {:>10.2} {:>12.1}",
             f.rhs_per_solve,
             f.jac_per_solve,
             f.rhs_ns,
             f.jac_ns,
             f.floor_us(),
             f.solve_us,
-            f.ratio()
+            f.ratio(),
+            f.batch_us,
+            f.batch_ratio()
         );
     };
     row("diode-node", floor_of(&DiodeNode::new(&config)?, 400, repeats)?);

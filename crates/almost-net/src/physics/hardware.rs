@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
+use almost_sim::ode::LANES;
 use almost_sim::{DeviceModel, Jacobian};
 use almost_surrogate::SurrogateMeta;
 
@@ -63,16 +64,53 @@ pub trait Hardware: Sync {
         "layer's".into()
     }
 
-    /// The wanted output of every call of a layer; `None` where a solve failed. Solves in
-    /// parallel (rayon) by default.
+    /// The responses of device `device` of layer `layer` at many points, in order. Defaults
+    /// to [`Hardware::respond`] at each; a simulated device answers them with one batched
+    /// solve ([`almost_sim::DeviceModel::respond_batch`]).
+    fn respond_points(
+        &self,
+        layer: usize,
+        device: usize,
+        points: &[(&[f64], &[f64])],
+    ) -> Vec<almost_sim::Result<Vec<f64>>> {
+        points.iter().map(|(x, a)| self.respond(layer, device, x, a)).collect()
+    }
+
+    /// The wanted output of every call of a layer; `None` where a solve failed. Each device's
+    /// calls go to [`Hardware::respond_points`] in runs of [`almost_sim::ode::LANES`]
+    /// consecutive samples, the runs in parallel (rayon); which calls share a run depends only
+    /// on the layer call, so the outputs do not depend on the thread count.
     fn respond_layer(&self, call: &LayerCall<'_>) -> Vec<Option<f64>> {
-        (0..call.calls())
+        let devices = call.devices();
+        if devices == 0 {
+            return Vec::new();
+        }
+        let samples = call.calls() / devices;
+        let runs = samples.div_ceil(LANES);
+        let pieces: Vec<Vec<Option<f64>>> = (0..devices * runs)
             .into_par_iter()
-            .map(|c| {
-                let (j, x, a) = call.call(c);
-                self.respond(call.layer, j, x, a).ok().and_then(|y| y.get(call.output).copied())
+            .map(|w| {
+                let (j, first) = (w / runs, (w % runs) * LANES);
+                let points: Vec<(&[f64], &[f64])> = (first..(first + LANES).min(samples))
+                    .map(|s| {
+                        let (_, x, a) = call.call(s * devices + j);
+                        (x, a)
+                    })
+                    .collect();
+                self.respond_points(call.layer, j, &points)
+                    .into_iter()
+                    .map(|y| y.ok().and_then(|y| y.get(call.output).copied()))
+                    .collect()
             })
-            .collect()
+            .collect();
+        let mut out = vec![None; call.calls()];
+        for (w, piece) in pieces.into_iter().enumerate() {
+            let (j, first) = (w / runs, (w % runs) * LANES);
+            for (i, y) in piece.into_iter().enumerate() {
+                out[(first + i) * devices + j] = y;
+            }
+        }
+        out
     }
 }
 
@@ -110,6 +148,15 @@ impl Hardware for NominalHardware {
         almost_sim::respond_guarded(self.devices[layer].as_ref(), x, a)
     }
 
+    fn respond_points(
+        &self,
+        layer: usize,
+        _device: usize,
+        points: &[(&[f64], &[f64])],
+    ) -> Vec<almost_sim::Result<Vec<f64>>> {
+        almost_sim::respond_batch_guarded(self.devices[layer].as_ref(), points)
+    }
+
     fn jacobian(&self, layer: usize, _device: usize, x: &[f64], a: &[f64]) -> Option<almost_sim::Result<Jacobian>> {
         // the device's own derivatives, or finite differences of its solve
         Some(almost_sim::derivatives(self.devices[layer].as_ref(), x, a))
@@ -117,5 +164,44 @@ impl Hardware for NominalHardware {
 
     fn derivative_source(&self, layer: usize) -> Option<almost_sim::DerivativeSource> {
         self.devices.get(layer).map(|d| almost_sim::derivatives::derivative_source(d.as_ref()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Answers with a value that names the call: 1000 layer + 100 device + x0 + 10 a0.
+    struct Labels;
+
+    impl Hardware for Labels {
+        fn respond(&self, layer: usize, device: usize, x: &[f64], a: &[f64]) -> almost_sim::Result<Vec<f64>> {
+            if x[0] < 0.0 {
+                return Err(almost_sim::SimError::NonFinite { what: "test".into(), time: 0.0 });
+            }
+            Ok(vec![1000.0 * layer as f64 + 100.0 * device as f64 + x[0] + 10.0 * a[0], -1.0])
+        }
+        fn jacobian(&self, _: usize, _: usize, _: &[f64], _: &[f64]) -> Option<almost_sim::Result<Jacobian>> {
+            None
+        }
+    }
+
+    #[test]
+    fn a_layer_call_in_runs_of_lanes_keeps_every_call_in_its_place() {
+        // 3 devices, 37 samples: runs of LANES samples per device, the last one short
+        let (devices, samples, fan_in) = (3, 37, 2);
+        let x: Vec<f64> = (0..samples * devices * fan_in).map(|i| (i / fan_in) as f64 * 1e-3).collect();
+        let mut x = x;
+        x[(5 * devices + 1) * fan_in] = -1.0; // sample 5, device 1 fails
+        let a = vec![0.1, 0.0, 0.2, 0.0, 0.3, 0.0];
+        let call = LayerCall { layer: 2, x: &x, fan_in, a: &a, n_a: 2, output: 0 };
+        let out = Labels.respond_layer(&call);
+        assert_eq!(out.len(), samples * devices);
+        for (c, y) in out.iter().enumerate() {
+            let (j, xc, ac) = call.call(c);
+            let want = Labels.respond(2, j, xc, ac).ok().map(|y| y[0]);
+            assert_eq!(*y, want, "call {c}");
+        }
+        assert_eq!(out[5 * devices + 1], None);
     }
 }

@@ -160,6 +160,28 @@ impl Hardware for PerturbedHardware {
         Ok(y)
     }
 
+    fn respond_points(
+        &self,
+        layer: usize,
+        device: usize,
+        points: &[(&[f64], &[f64])],
+    ) -> Vec<almost_sim::Result<Vec<f64>>> {
+        let a_eff: Vec<Cow<'_, [f64]>> = points.iter().map(|(_, a)| self.effective_a(layer, device, a).0).collect();
+        let effective: Vec<(&[f64], &[f64])> = points.iter().zip(&a_eff).map(|((x, _), a)| (*x, a.as_ref())).collect();
+        let ys = almost_sim::respond_batch_guarded(self.instances[layer][device].as_ref(), &effective);
+        ys.into_iter()
+            .zip(points)
+            .map(|(y, (x, _))| {
+                y.map(|mut y| {
+                    for (k, v) in y.iter_mut().enumerate() {
+                        *v += self.noise(layer, device, x, k);
+                    }
+                    y
+                })
+            })
+            .collect()
+    }
+
     fn jacobian(&self, layer: usize, device: usize, x: &[f64], a: &[f64]) -> Option<almost_sim::Result<Jacobian>> {
         let (a_eff, f) = self.effective_a(layer, device, a);
         Some(almost_sim::derivatives(self.instances[layer][device].as_ref(), x, &a_eff).map(|mut j| {

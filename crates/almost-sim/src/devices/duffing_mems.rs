@@ -138,6 +138,11 @@ impl OdeSystem for DuffingMems {
         y[0] = (states[1][2] - states[0][2]) / self.window;
     }
 
+    /// Solved one at a time: the device oscillates: the lanes would share the step of the fastest one.
+    fn batch_lanes(&self) -> usize {
+        1
+    }
+
     fn default_solver(&self) -> SolverSettings {
         SolverSettings::new(SolverMethod::Tsit45, 1e-7, 1e-9)
     }

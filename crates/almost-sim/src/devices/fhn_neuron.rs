@@ -124,16 +124,36 @@ impl OdeSystem for FhnNeuron {
         u0[2] = 0.0;
     }
 
-    fn rhs(&self, u: &[f64], p: &[f64], _t: f64, du: &mut [f64]) {
+    fn rhs(&self, u: &[f64], p: &[f64], t: f64, du: &mut [f64]) {
         let (g, ge) = self.synapses(p);
+        self.rhs_prepared(u, &[g, ge], p, t, du);
+    }
+
+    fn jac_mul(&self, u: &[f64], p: &[f64], t: f64, v: &[f64], jv: &mut [f64]) {
+        let (g, ge) = self.synapses(p);
+        self.jac_mul_prepared(u, &[g, ge], p, t, v, jv);
+    }
+
+    /// The synaptic sums: constant for the whole solve.
+    fn n_prepared(&self) -> usize {
+        2
+    }
+
+    fn prepare(&self, p: &[f64], q: &mut [f64]) {
+        (q[0], q[1]) = self.synapses(p);
+    }
+
+    /// `q = [g, ge]` of [`FhnNeuron::synapses`].
+    fn rhs_prepared(&self, u: &[f64], q: &[f64], _p: &[f64], _t: f64, du: &mut [f64]) {
+        let (g, ge) = (q[0], q[1]);
         let (v, w) = (u[0], u[1]);
         du[0] = v - v * v * v / 3.0 - w + ge - g * v;
         du[1] = self.phi * (v + self.a - self.b * w);
         du[2] = v;
     }
 
-    fn jac_mul(&self, u: &[f64], p: &[f64], _t: f64, v: &[f64], jv: &mut [f64]) {
-        let (g, _) = self.synapses(p);
+    fn jac_mul_prepared(&self, u: &[f64], q: &[f64], _p: &[f64], _t: f64, v: &[f64], jv: &mut [f64]) {
+        let g = q[0];
         let vm = u[0];
         jv[0] = (1.0 - vm * vm - g) * v[0] - v[1];
         jv[1] = self.phi * (v[0] - self.b * v[1]);
@@ -146,6 +166,11 @@ impl OdeSystem for FhnNeuron {
 
     fn observe(&self, states: &[Vec<f64>], _p: &[f64], y: &mut [f64]) {
         y[0] = (states[1][2] - states[0][2]) / (self.t_end / 2.0);
+    }
+
+    /// Solved one at a time: the device spikes: a spiking lane sets the step of every lane (measured: batches of 16 slower than solo solves).
+    fn batch_lanes(&self) -> usize {
+        1
     }
 
     fn default_solver(&self) -> SolverSettings {

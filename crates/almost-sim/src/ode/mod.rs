@@ -1,0 +1,244 @@
+//! ODE devices: the [`OdeSystem`] a researcher writes, and the guarded diffsol solve behind it.
+//!
+//! The parameter vector handed to every callback is `p = [x_0..x_{n-1}, A_0..A_{m-1}]`, so
+//! that diffsol's forward sensitivities with respect to `p` give dy/dx and dy/dA at once.
+
+use diffsol::{
+    Context, NalgebraContext, NalgebraLU, NalgebraMat, OdeBuilder, OdeEquations, OdeSolverMethod, OdeSolverStopReason,
+    Vector, VectorView,
+};
+
+use crate::error::{Result, SimError};
+use crate::model::{DeviceModel, Jacobian};
+use crate::solver::{SolverMethod, SolverSettings, StepGuard};
+use crate::spec::DeviceSpec;
+
+type M = NalgebraMat<f64>;
+
+pub use crate::ode_system::OdeSystem;
+
+/// Points solved together as the lanes of one batched solve by the generator and the
+/// physics of a network (16: the diode node's time per solve is flat from 16 to 64 lanes,
+/// `almost-simulate bench`).
+pub const LANES: usize = 16;
+
+/// An [`OdeSystem`] together with the solver settings it is solved with: a [`DeviceModel`].
+pub struct OdeDevice<S> {
+    system: S,
+    settings: SolverSettings,
+}
+
+impl<S: OdeSystem> OdeDevice<S> {
+    /// Wraps a system with its default solver settings.
+    pub fn new(system: S) -> Self {
+        let settings = system.default_solver();
+        Self { system, settings }
+    }
+
+    /// Replaces the solver settings.
+    pub fn with_solver(mut self, settings: SolverSettings) -> Self {
+        self.settings = settings;
+        self
+    }
+
+    /// The wrapped system.
+    pub fn system(&self) -> &S {
+        &self.system
+    }
+
+    /// One batched solve of `points` (dimensions checked by the caller); where it fails,
+    /// every point alone, so that each failure is the point's own.
+    fn respond_lanes(&self, points: &[(&[f64], &[f64])]) -> Vec<Result<Vec<f64>>> {
+        let ps: Vec<Vec<f64>> = points.iter().map(|(x, a)| x.iter().chain(*a).copied().collect()).collect();
+        let refs: Vec<&[f64]> = ps.iter().map(Vec::as_slice).collect();
+        // the wall-clock budget is per sample: a batch has one per lane
+        let settings =
+            SolverSettings { max_seconds: self.settings.max_seconds * points.len() as f64, ..self.settings.clone() };
+        match solve_lanes(&self.system, &refs, &settings, true) {
+            Ok(lanes) => lanes
+                .iter()
+                .zip(&ps)
+                .map(|(states, p)| {
+                    let mut y = vec![0.0; self.system.spec().n_outputs()];
+                    self.system.observe(states, p, &mut y);
+                    Ok(y)
+                })
+                .collect(),
+            Err(_) => points.iter().map(|(x, a)| self.respond(x, a)).collect(),
+        }
+    }
+}
+
+impl<S: OdeSystem> DeviceModel for OdeDevice<S> {
+    fn spec(&self) -> &DeviceSpec {
+        self.system.spec()
+    }
+
+    fn respond(&self, x: &[f64], a: &[f64]) -> Result<Vec<f64>> {
+        self.system.spec().check_dims(x, a)?;
+        let p: Vec<f64> = x.iter().chain(a).copied().collect();
+        let states = solve(&self.system, &p, &self.settings, true)?;
+        let mut y = vec![0.0; self.system.spec().n_outputs()];
+        self.system.observe(&states, &p, &mut y);
+        Ok(y)
+    }
+
+    fn respond_bare(&self, x: &[f64], a: &[f64]) -> Result<Vec<f64>> {
+        let p: Vec<f64> = x.iter().chain(a).copied().collect();
+        let states = solve(&self.system, &p, &self.settings, false)?;
+        let mut y = vec![0.0; self.system.spec().n_outputs()];
+        self.system.observe(&states, &p, &mut y);
+        Ok(y)
+    }
+
+    fn respond_batch(&self, points: &[(&[f64], &[f64])]) -> Vec<Result<Vec<f64>>> {
+        let lanes = self.system.batch_lanes();
+        if lanes < 2 || points.len() < 2 || points.iter().any(|(x, a)| self.system.spec().check_dims(x, a).is_err()) {
+            return points.iter().map(|(x, a)| self.respond(x, a)).collect();
+        }
+        points.chunks(lanes).flat_map(|chunk| self.respond_lanes(chunk)).collect()
+    }
+
+    fn solver(&self) -> Option<&SolverSettings> {
+        Some(&self.settings)
+    }
+
+    fn provides_sensitivities(&self) -> bool {
+        self.system.has_sensitivities()
+    }
+
+    fn sensitivities(&self, x: &[f64], a: &[f64]) -> Option<Result<Jacobian>> {
+        self.system.has_sensitivities().then(|| crate::sens::jacobian(&self.system, x, a, &self.settings))
+    }
+}
+
+/// Solves `system` for parameters `p` and returns the states at its sample times.
+///
+/// With `guarded = true` (what the generator uses) every accepted step is checked: the state
+/// must stay finite and the step and wall-clock budgets of `settings` hold. With `guarded =
+/// false` this is the bare diffsol loop the benchmark compares against.
+pub fn solve<S: OdeSystem + ?Sized>(
+    system: &S,
+    p: &[f64],
+    settings: &SolverSettings,
+    guarded: bool,
+) -> Result<Vec<Vec<f64>>> {
+    let mut lanes = solve_lanes(system, &[p], settings, guarded)?;
+    Ok(lanes.pop().unwrap_or_default())
+}
+
+/// Solves `system` once per parameter vector of `ps`, all of them as the lanes of one batched
+/// diffsol problem, and returns each lane's states at the sample times (`[lane][time][state]`).
+///
+/// The lanes share the time steps; diffsol accepts a step only if the error norm of *every*
+/// lane is within the tolerances (the maximum over the lanes, not their mean), so each lane
+/// is solved at least as accurately as alone. A lane's result can differ from its solo solve
+/// in the digits below the tolerances, and depends on which lanes it was solved with; the
+/// callers batch in a fixed order, so results stay reproducible. One failing lane (non-finite
+/// state, a budget exceeded: the step budget counts the batch's steps) fails the whole batch.
+pub fn solve_lanes<S: OdeSystem + ?Sized>(
+    system: &S,
+    ps: &[&[f64]],
+    settings: &SolverSettings,
+    guarded: bool,
+) -> Result<Vec<Vec<Vec<f64>>>> {
+    let n = system.n_states();
+    let lanes = ps.len();
+    if lanes == 0 {
+        return Ok(Vec::new());
+    }
+    let times = system.sample_times();
+    let solver_err = |e: diffsol::DiffsolError| SimError::Solver { time: 0.0, message: e.to_string() };
+    let context = NalgebraContext::default()
+        .clone_with_nbatch(lanes)
+        .map_err(|e| SimError::Solver { time: 0.0, message: format!("a batch of {lanes} lanes: {e}") })?;
+    // each lane's parameter block is [q, p]: the prepared constants, then p itself
+    let m = system.n_prepared();
+    let mut blocks = Vec::with_capacity(lanes * (m + ps.first().map_or(0, |p| p.len())));
+    for p in ps {
+        let start = blocks.len();
+        blocks.resize(start + m, 0.0);
+        system.prepare(p, &mut blocks[start..]);
+        blocks.extend_from_slice(p);
+    }
+    let problem = OdeBuilder::<M>::new()
+        .context(context)
+        .rtol(settings.rtol)
+        .atol([settings.atol])
+        .p(blocks)
+        .h0(first_step(&times))
+        .rhs_implicit(
+            |u: &[f64], qp: &[f64], t: f64, du: &mut [f64]| {
+                let (q, p) = qp.split_at(m);
+                system.rhs_prepared(u, q, p, t, du);
+            },
+            |u: &[f64], qp: &[f64], t: f64, v: &[f64], jv: &mut [f64]| {
+                let (q, p) = qp.split_at(m);
+                system.jac_mul_prepared(u, q, p, t, v, jv);
+            },
+        )
+        .init(|qp: &[f64], _t: f64, u0: &mut [f64]| system.init(&qp[m..], u0), n)
+        .build()
+        .map_err(solver_err)?;
+    let flat = match settings.method {
+        SolverMethod::Tsit45 => march(problem.tsit45().map_err(solver_err)?, &times, settings, guarded)?,
+        SolverMethod::Bdf => march(problem.bdf::<NalgebraLU<f64>>().map_err(solver_err)?, &times, settings, guarded)?,
+        SolverMethod::Esdirk34 => {
+            march(problem.esdirk34::<NalgebraLU<f64>>().map_err(solver_err)?, &times, settings, guarded)?
+        }
+    };
+    // march gives each time's states lane after lane
+    Ok((0..lanes).map(|b| flat.iter().map(|y| y[b * n..(b + 1) * n].to_vec()).collect()).collect())
+}
+
+/// A first step small against the first sample time, so that diffsol's default h0 = 1 does
+/// not overshoot devices whose time unit is far from the window.
+fn first_step(times: &[f64]) -> f64 {
+    times.first().map_or(1e-3, |t| (t.abs() * 1e-4).max(1e-12))
+}
+
+/// Steps `solver` through `times`, enforcing the budgets; returns the state at each time
+/// (of a batched problem: every lane's states, lane after lane).
+pub(crate) fn march<'a, Eqn, S>(
+    mut solver: S,
+    times: &[f64],
+    settings: &SolverSettings,
+    guarded: bool,
+) -> Result<Vec<Vec<f64>>>
+where
+    Eqn: OdeEquations<T = f64> + 'a,
+    S: OdeSolverMethod<'a, Eqn>,
+{
+    let mut guard = StepGuard::new(settings);
+    let mut out = Vec::with_capacity(times.len());
+    for &t_stop in times {
+        solver
+            .set_stop_time(t_stop)
+            .map_err(|e| SimError::Solver { time: solver.state().t, message: e.to_string() })?;
+        loop {
+            let reason =
+                solver.step().map_err(|e| SimError::Solver { time: solver.state().t, message: e.to_string() })?;
+            if guarded {
+                let state = solver.state();
+                guard.step(state.t, flatten(state.y).iter().all(|v| v.is_finite()), "state")?;
+            }
+            if matches!(reason, OdeSolverStopReason::TstopReached) {
+                break;
+            }
+        }
+        out.push(flatten(solver.state().y));
+    }
+    Ok(out)
+}
+
+/// Every value of a (possibly batched) state vector, lane after lane.
+fn flatten<V: Vector<T = f64>>(y: &V) -> Vec<f64> {
+    let lanes = y.context().nbatch();
+    if lanes == 1 {
+        return (0..y.len()).map(|i| y.get_index(i)).collect();
+    }
+    (0..lanes).flat_map(|b| (0..y.len()).map(move |i| (b, i))).map(|(b, i)| y.get_batch(b).get_index(i)).collect()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,144 @@
+//! Batched solves against solo ones, prepared constants, a failing lane.
+
+use super::*;
+use crate::devices::{DiodeNode, FhnNeuron, OdeDeviceConfig};
+use crate::spec::Quantity;
+
+fn points(n: usize, count: usize, seed: u64) -> Vec<Vec<f64>> {
+    let mut s = seed;
+    (0..count)
+        .map(|_| {
+            (0..2 * n)
+                .map(|_| {
+                    s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                    (s >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
+                })
+                .collect()
+        })
+        .collect()
+}
+
+fn node(n: usize) -> DiodeNode {
+    DiodeNode::new(&OdeDeviceConfig { fan_in: n, constants: Default::default() }).unwrap()
+}
+
+#[test]
+fn lanes_agree_with_solo_solves_and_one_lane_is_the_solo_solve() {
+    let d = node(5);
+    for method in [SolverMethod::Tsit45, SolverMethod::Bdf, SolverMethod::Esdirk34] {
+        let settings = SolverSettings::new(method, 1e-7, 1e-9);
+        let ps = points(5, 7, 3);
+        let refs: Vec<&[f64]> = ps.iter().map(Vec::as_slice).collect();
+        let lanes = solve_lanes(&d, &refs, &settings, true).unwrap();
+        for (p, lane) in ps.iter().zip(&lanes) {
+            let alone = solve(&d, p, &settings, true).unwrap();
+            let diff = (lane[0][0] - alone[0][0]).abs();
+            assert!(diff < 1e-6, "{method:?}: batched {} alone {} ({diff:e})", lane[0][0], alone[0][0]);
+        }
+        let one = solve_lanes(&d, &refs[..1], &settings, true).unwrap();
+        assert_eq!(one[0], solve(&d, &ps[0], &settings, true).unwrap());
+    }
+}
+
+#[test]
+fn batched_tsitouras_agrees_with_solo_bdf_the_old_default() {
+    // what every diode-node dataset was generated with before the batched solves
+    let d = node(16);
+    assert_eq!(d.default_solver().method, SolverMethod::Tsit45);
+    let device = OdeDevice::new(d.clone());
+    let old = SolverSettings::new(SolverMethod::Bdf, 1e-7, 1e-9);
+    let ps = points(16, 48, 11);
+    let pairs: Vec<(&[f64], &[f64])> = ps.iter().map(|p| p.split_at(16)).collect();
+    let batched = device.respond_batch(&pairs);
+    let mut worst: f64 = 0.0;
+    for (p, y) in ps.iter().zip(batched) {
+        let y = y.unwrap()[0];
+        let bdf = solve(&d, p, &old, true).unwrap()[0][0];
+        worst = worst.max((y - bdf).abs());
+    }
+    // both within their tolerances of the true V(T) (|V| < 0.8 V, rtol 1e-7)
+    assert!(worst < 5e-7, "worst difference {worst:e} V");
+}
+
+#[test]
+fn prepared_constants_give_the_same_equations() {
+    let n = 6;
+    let systems: Vec<Box<dyn OdeSystem>> = vec![
+        Box::new(node(n)),
+        Box::new(FhnNeuron::new(&OdeDeviceConfig { fan_in: n, constants: Default::default() }).unwrap()),
+    ];
+    for system in &systems {
+        let states = system.n_states();
+        for p in points(n, 5, 7) {
+            let mut q = vec![0.0; system.n_prepared()];
+            system.prepare(&p, &mut q);
+            let u: Vec<f64> = (0..states).map(|i| 0.3 - 0.2 * i as f64).collect();
+            let v: Vec<f64> = (0..states).map(|i| 1.0 + i as f64).collect();
+            let (mut a, mut b) = (vec![0.0; states], vec![0.0; states]);
+            system.rhs(&u, &p, 0.4, &mut a);
+            system.rhs_prepared(&u, &q, &p, 0.4, &mut b);
+            assert_eq!(a, b, "{}", system.spec().kind);
+            system.jac_mul(&u, &p, 0.4, &v, &mut a);
+            system.jac_mul_prepared(&u, &q, &p, 0.4, &v, &mut b);
+            assert_eq!(a, b, "{}", system.spec().kind);
+        }
+    }
+}
+
+/// du/dt = A u^2, u(0) = x: blows up at t = 1/(A x), inside the window when A x > 1.
+struct BlowUp(DeviceSpec);
+
+impl OdeSystem for BlowUp {
+    fn spec(&self) -> &DeviceSpec {
+        &self.0
+    }
+    fn n_states(&self) -> usize {
+        1
+    }
+    fn init(&self, p: &[f64], u0: &mut [f64]) {
+        u0[0] = p[0];
+    }
+    fn rhs(&self, u: &[f64], p: &[f64], _t: f64, du: &mut [f64]) {
+        du[0] = p[1] * u[0] * u[0];
+    }
+    fn jac_mul(&self, u: &[f64], p: &[f64], _t: f64, v: &[f64], jv: &mut [f64]) {
+        jv[0] = 2.0 * p[1] * u[0] * v[0];
+    }
+    fn sample_times(&self) -> Vec<f64> {
+        vec![1.0]
+    }
+    fn observe(&self, states: &[Vec<f64>], _p: &[f64], y: &mut [f64]) {
+        y[0] = states[0][0];
+    }
+    fn default_solver(&self) -> SolverSettings {
+        SolverSettings { max_steps: 2000, ..SolverSettings::new(SolverMethod::Tsit45, 1e-8, 1e-10) }
+    }
+}
+
+#[test]
+fn a_failing_lane_fails_alone_and_the_others_are_their_solo_solves() {
+    let spec = DeviceSpec {
+        kind: "blow-up".into(),
+        summary: "du/dt = A u^2".into(),
+        inputs: vec![Quantity::new("x", "1", 0.0, 2.0)],
+        params: vec![Quantity::new("A", "1", 0.0, 2.0)],
+        outputs: vec![Quantity::new("u", "1", 0.0, 10.0)],
+        constants: Default::default(),
+        source: String::new(),
+    };
+    let device = OdeDevice::new(BlowUp(spec));
+    let xs = [0.5, 0.2, 1.5, 0.7];
+    let a = [1.0];
+    let pairs: Vec<(&[f64], &[f64])> = xs.iter().map(|x| (std::slice::from_ref(x), a.as_slice())).collect();
+    let ys = crate::respond_batch_guarded(&device, &pairs);
+    for (x, y) in xs.iter().zip(&ys) {
+        if *x > 1.0 {
+            assert!(y.is_err(), "x = {x} blows up");
+        } else {
+            // u(1) = x / (1 - x), and exactly what the point alone gives
+            let y = y.as_ref().unwrap()[0];
+            assert_eq!(y, device.respond(&[*x], &a).unwrap()[0]);
+            assert!((y - x / (1.0 - x)).abs() < 1e-6, "{y}");
+        }
+    }
+}
