@@ -56,8 +56,10 @@ pub trait OdeSystem: Send + Sync {
 
     /// How many solves of this device share one batched solve ([`crate::ode::solve_lanes`])
     /// when many are asked for at once. The lanes share their time steps, which pays where
-    /// they relax alike (the diode node: 2-3x fewer seconds per solve) and costs where one
-    /// lane's spikes or oscillations set the step for all; return 1 for such a device.
+    /// they relax alike and costs where one lane's oscillations set the step for all
+    /// (`almost-simulate bench`, one thread, batches of 32 against solo solves: the diode node
+    /// 3.0x faster, the FitzHugh-Nagumo neuron 1.9x, the Duffing resonator 15 % slower, so it
+    /// returns 1). Return 1 for a device whose lanes would not share their steps.
     fn batch_lanes(&self) -> usize {
         crate::ode::LANES
     }

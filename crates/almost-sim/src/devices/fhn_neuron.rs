@@ -168,11 +168,6 @@ impl OdeSystem for FhnNeuron {
         y[0] = (states[1][2] - states[0][2]) / (self.t_end / 2.0);
     }
 
-    /// Solved one at a time: the device spikes: a spiking lane sets the step of every lane (measured: batches of 16 slower than solo solves).
-    fn batch_lanes(&self) -> usize {
-        1
-    }
-
     fn default_solver(&self) -> SolverSettings {
         SolverSettings::new(SolverMethod::Tsit45, 1e-7, 1e-9)
     }

@@ -142,3 +142,20 @@ fn a_failing_lane_fails_alone_and_the_others_are_their_solo_solves() {
         }
     }
 }
+
+#[test]
+fn packed_lanes_of_a_three_state_neuron_agree_with_solo_solves() {
+    // FitzHugh-Nagumo: three states, two sample times, spiking and silent lanes together
+    let n = 4;
+    let system = FhnNeuron::new(&OdeDeviceConfig { fan_in: n, constants: Default::default() }).unwrap();
+    let device = OdeDevice::new(system);
+    let ps = points(n, 12, 5);
+    let pairs: Vec<(&[f64], &[f64])> = ps.iter().map(|p| p.split_at(n)).collect();
+    let batched = device.respond_batch(&pairs);
+    let mut worst: f64 = 0.0;
+    for ((x, a), y) in pairs.iter().zip(batched) {
+        let (y, alone) = (y.unwrap()[0], device.respond(x, a).unwrap()[0]);
+        worst = worst.max((y - alone).abs());
+    }
+    assert!(worst < 1e-5, "worst difference {worst:e}");
+}
