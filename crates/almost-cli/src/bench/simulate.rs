@@ -6,7 +6,9 @@ use anyhow::Result;
 
 use almost_sim::GenerateConfig;
 use almost_sim::bench::bench_job;
-use almost_sim::devices::{DeviceConfig, DiodeNode, DuffingMems, FhnNeuron, OdeDeviceConfig};
+use std::path::Path;
+
+use almost_sim::devices::{DeviceConfig, DiffSlDevice, DiodeNode, DuffingMems, FhnNeuron, OdeDeviceConfig};
 use almost_sim::floor::{Floor, measure};
 use almost_sim::{OdeSystem, SolverSettings};
 
@@ -73,7 +75,41 @@ pub fn floors(fan_in: usize, repeats: usize) -> Result<()> {
     row("diode-node", floor_of(&DiodeNode::new(&config)?, 400, repeats)?);
     row("fhn-neuron", floor_of(&FhnNeuron::new(&config)?, 100, repeats)?);
     row("duffing-mems", floor_of(&DuffingMems::new(&config)?, 20, repeats)?);
+    // the shipped DiffSL devices, with their generation configs' fan-in, box and solver
+    for (kind, config) in DIFFSL {
+        match diffsl_floor(config, 200, repeats) {
+            Ok(Some(f)) => row(kind, f),
+            Ok(None) => println!("{kind:<14} (an implicit method: not priced)"),
+            Err(e) => println!("{kind:<14} skipped: {e:#}"),
+        }
+    }
     Ok(())
+}
+
+/// (label, generation config) of the DiffSL devices priced (run from the repository root).
+const DIFFSL: [(&str, &str); 2] =
+    [("threshold (sl)", "simulations/threshold-node.toml"), ("wilson-cowan", "simulations/wilson-cowan.toml")];
+
+/// A DiffSL device's floor at `points` points of its generation config's design.
+fn diffsl_floor(config: &str, points: u64, repeats: usize) -> Result<Option<Floor>> {
+    let mut cfg = GenerateConfig::load(Path::new(config))?;
+    let DeviceConfig::Diffsl(reference) = &cfg.device else {
+        anyhow::bail!("{config} does not describe a DiffSL device");
+    };
+    let device = DiffSlDevice::load_with(&reference.file, &reference.constants)?;
+    cfg.design.samples = points;
+    let job = cfg.resolve(config)?;
+    let device = match job.device.solver() {
+        Some(settings) => device.with_solver(settings.clone()),
+        None => device,
+    };
+    let p: Vec<Vec<f64>> = (0..points)
+        .map(|i| {
+            let (x, a) = job.point(i);
+            x.into_iter().chain(a).collect()
+        })
+        .collect();
+    Ok(device.floor(&p, repeats)?)
 }
 
 fn floor_of<S: OdeSystem>(system: &S, points: u64, repeats: usize) -> Result<Floor> {

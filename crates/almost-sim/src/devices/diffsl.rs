@@ -40,7 +40,7 @@ use crate::solver::{SolverMethod, SolverOverrides, SolverSettings};
 use crate::spec::{DeviceSpec, Quantity};
 
 type M = NalgebraMat<f64>;
-type Problem = OdeSolverProblem<diffsol::DiffSl<M, CraneliftJitModule>>;
+pub(super) type Problem = OdeSolverProblem<diffsol::DiffSl<M, CraneliftJitModule>>;
 
 /// The TOML that describes a DiffSL device.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -180,6 +180,11 @@ impl DiffSlDevice {
         Ok(device)
     }
 
+    /// The observation time.
+    pub fn t_end(&self) -> f64 {
+        self.t_end
+    }
+
     /// The solver settings in use.
     pub fn settings(&self) -> &SolverSettings {
         &self.settings
@@ -192,7 +197,7 @@ impl DiffSlDevice {
     }
 
     /// Runs `f` on this thread's compiled copy of the model, compiling it on first use.
-    fn with_problem<R>(&self, f: impl FnOnce(&mut Problem) -> Result<R>) -> Result<R> {
+    pub(super) fn with_problem<R>(&self, f: impl FnOnce(&mut Problem) -> Result<R>) -> Result<R> {
         COMPILED.with(|cell| {
             let mut map = cell.borrow_mut();
             if let std::collections::hash_map::Entry::Vacant(slot) = map.entry(self.id) {

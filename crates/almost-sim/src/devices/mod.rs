@@ -14,6 +14,7 @@ pub mod conditioned;
 pub mod constants;
 pub mod diffsl;
 pub mod diffsl_constants;
+mod diffsl_floor;
 pub mod diode_node;
 pub mod duffing_mems;
 pub mod fhn_neuron;
