@@ -2,7 +2,7 @@
 //! training steps built on them (surrogate mode, and the surrogate half of physics-aware).
 
 use almost_surrogate::kernel::pool::recycle;
-use almost_surrogate::tensor_io::to_f32;
+use almost_surrogate::tensor_io::{f32s, to_f32};
 
 use crate::error::Result;
 use crate::fused::layer::FusedLayer;
@@ -16,10 +16,6 @@ use crate::training::step::{Batch, StepOutcome};
 #[derive(Clone, Debug)]
 pub struct FusedNet {
     layers: Vec<FusedLayer>,
-}
-
-fn f32s(v: &[f64]) -> Vec<f32> {
-    v.iter().map(|&x| x as f32).collect()
 }
 
 impl FusedNet {

@@ -17,7 +17,7 @@
 use burn::optim::GradientsParams;
 use burn::tensor::{Int, Tensor, TensorCreationOptions, TensorData};
 
-use almost_surrogate::tensor_io::to_vec;
+use almost_surrogate::tensor_io::{f32s, to_vec};
 
 use crate::error::{NetError, Result};
 use crate::fused::FusedNet;
@@ -99,7 +99,6 @@ impl TrainStep for PhysicsAwareMode<'_> {
             // the surrogates' gradients at the physical activations, on the host kernel
             let last = passes.last().map(|p| p.out.clone()).unwrap_or_default();
             let (loss, correct, g) = head_loss_host(&network.head, &last, &batch.targets.host(), rows)?;
-            let f32s = |v: &[f64]| v.iter().map(|&y| y as f32).collect::<Vec<f32>>();
             let mut owned = vec![f32s(&x)];
             owned.extend(passes.iter().take(passes.len().saturating_sub(1)).map(|p| f32s(&p.out)));
             let inputs: Vec<&[f32]> = owned.iter().map(Vec::as_slice).collect();

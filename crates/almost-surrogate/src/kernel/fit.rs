@@ -10,7 +10,7 @@ use crate::activation::Activation;
 use crate::arch::Body;
 use crate::kernel::act;
 use crate::kernel::product::{Layout, product};
-use crate::tensor_io::to_vec;
+use crate::tensor_io::{f32s, to_vec};
 
 /// A dense layer's weight (row-major `[d_in, d_out]`) and bias, host f32.
 #[derive(Clone, Debug, PartialEq)]
@@ -56,8 +56,7 @@ impl HostMlp {
             .iter()
             .map(|l| {
                 let (d_in, d_out) = l.dims();
-                let f32s = |v: Vec<f64>| v.into_iter().map(|x| x as f32).collect();
-                HostDense { w: f32s(to_vec(l.weight.val())), b: f32s(to_vec(l.bias.val())), d_in, d_out }
+                HostDense { w: f32s(&to_vec(l.weight.val())), b: f32s(&to_vec(l.bias.val())), d_in, d_out }
             })
             .collect();
         Some(Self { layers, act: body.activation, n_x: body.n_x, pairs: body.pairs > 0, squares: body.squares > 0 })
@@ -187,9 +186,8 @@ mod tests {
             .iter()
             .map(|l| (to_vec(grads.remove::<2>(l.weight.id).unwrap()), to_vec(grads.remove::<1>(l.bias.id).unwrap())))
             .collect();
-        let f32s = |v: Vec<f64>| v.into_iter().map(|x| x as f32).collect::<Vec<f32>>();
         let (got_loss, got) =
-            HostMlp::of(&model.body).unwrap().loss_and_gradients(&f32s(to_vec(z)), &f32s(to_vec(t)), rows);
+            HostMlp::of(&model.body).unwrap().loss_and_gradients(&f32s(&to_vec(z)), &f32s(&to_vec(t)), rows);
         (got_loss, got, (want_loss, want))
     }
 

@@ -9,7 +9,7 @@ mod backward;
 use crate::kernel::product::{Layout, product};
 use crate::kernel::{act, pool};
 use crate::surrogate::Surrogate;
-use crate::tensor_io::to_vec;
+use crate::tensor_io::{f32s, to_vec};
 
 /// One dense layer after the first: row-major weight `[d_in, d_out]` and bias.
 #[derive(Clone, Debug)]
@@ -59,10 +59,6 @@ pub struct Workspace {
     g: Vec<f32>,
     g2: Vec<f32>,
     df: Vec<f32>,
-}
-
-fn f32s(v: &[f64]) -> Vec<f32> {
-    v.iter().map(|&x| x as f32).collect()
 }
 
 /// Rows `rows` of a row-major `[_, width]` matrix, only columns `cols`.
