@@ -3,27 +3,22 @@
 //! The parameter vector handed to every callback is `p = [x_0..x_{n-1}, A_0..A_{m-1}]`, so
 //! that diffsol's forward sensitivities with respect to `p` give dy/dx and dy/dA at once.
 
-use diffsol::{
-    Context, NalgebraContext, NalgebraLU, NalgebraMat, OdeBuilder, OdeEquations, OdeSolverMethod, OdeSolverStopReason,
-    Vector, VectorView,
-};
+use diffsol::{Context, NalgebraContext, NalgebraLU, NalgebraMat, OdeBuilder};
 
 use crate::error::{Result, SimError};
 use crate::model::{DeviceModel, Jacobian};
-use crate::solver::{SolverMethod, SolverSettings, StepGuard};
+use crate::solver::{SolverMethod, SolverSettings};
 use crate::spec::DeviceSpec;
 
 type M = NalgebraMat<f64>;
 
-pub use crate::ode_system::OdeSystem;
+pub use crate::ode_system::{LANES, OdeSystem};
 
+mod march;
 mod packed;
 
-/// Points solved together as the lanes of one batched solve by the generator and the
-/// physics of a network. 32: the digit network's evaluation on the diode node's physics ran
-/// 486,000 solves/s with 16 lanes and 510,000 with 32 (`almost-train evaluate --physics`,
-/// 2 cores).
-pub const LANES: usize = 32;
+use march::first_step;
+pub(crate) use march::march;
 
 /// An [`OdeSystem`] together with the solver settings it is solved with: a [`DeviceModel`].
 pub struct OdeDevice<S> {
@@ -202,55 +197,6 @@ pub fn solve_lanes<S: OdeSystem + ?Sized>(
 /// `[lane][time][state]` from each time's states lane after lane.
 fn unflatten(flat: &[Vec<f64>], lanes: usize, n: usize) -> Vec<Vec<Vec<f64>>> {
     (0..lanes).map(|b| flat.iter().map(|y| y[b * n..(b + 1) * n].to_vec()).collect()).collect()
-}
-
-/// A first step small against the first sample time, so that diffsol's default h0 = 1 does
-/// not overshoot devices whose time unit is far from the window.
-fn first_step(times: &[f64]) -> f64 {
-    times.first().map_or(1e-3, |t| (t.abs() * 1e-4).max(1e-12))
-}
-
-/// Steps `solver` through `times`, enforcing the budgets; returns the state at each time
-/// (of a batched problem: every lane's states, lane after lane).
-pub(crate) fn march<'a, Eqn, S>(
-    mut solver: S,
-    times: &[f64],
-    settings: &SolverSettings,
-    guarded: bool,
-) -> Result<Vec<Vec<f64>>>
-where
-    Eqn: OdeEquations<T = f64> + 'a,
-    S: OdeSolverMethod<'a, Eqn>,
-{
-    let mut guard = StepGuard::new(settings);
-    let mut out = Vec::with_capacity(times.len());
-    for &t_stop in times {
-        solver
-            .set_stop_time(t_stop)
-            .map_err(|e| SimError::Solver { time: solver.state().t, message: e.to_string() })?;
-        loop {
-            let reason =
-                solver.step().map_err(|e| SimError::Solver { time: solver.state().t, message: e.to_string() })?;
-            if guarded {
-                let state = solver.state();
-                guard.step(state.t, flatten(state.y).iter().all(|v| v.is_finite()), "state")?;
-            }
-            if matches!(reason, OdeSolverStopReason::TstopReached) {
-                break;
-            }
-        }
-        out.push(flatten(solver.state().y));
-    }
-    Ok(out)
-}
-
-/// Every value of a (possibly batched) state vector, lane after lane.
-fn flatten<V: Vector<T = f64>>(y: &V) -> Vec<f64> {
-    let lanes = y.context().nbatch();
-    if lanes == 1 {
-        return (0..y.len()).map(|i| y.get_index(i)).collect();
-    }
-    (0..lanes).flat_map(|b| (0..y.len()).map(move |i| (b, i))).map(|(b, i)| y.get_batch(b).get_index(i)).collect()
 }
 
 #[cfg(test)]

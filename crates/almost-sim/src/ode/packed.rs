@@ -13,7 +13,7 @@
 
 use diffsol::{NalgebraMat, OdeBuilder};
 
-use super::{first_step, march};
+use super::march::{first_step, march};
 use crate::error::{Result, SimError};
 use crate::ode_system::OdeSystem;
 use crate::solver::SolverSettings;

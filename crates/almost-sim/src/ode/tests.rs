@@ -1,8 +1,8 @@
-//! Batched solves against solo ones, prepared constants, a failing lane.
+//! Batched and packed solves against solo ones, prepared constants (a failing lane:
+//! `tests/generation.rs`, the blow-up device).
 
 use super::*;
 use crate::devices::{DiodeNode, FhnNeuron, OdeDeviceConfig};
-use crate::spec::Quantity;
 
 fn points(n: usize, count: usize, seed: u64) -> Vec<Vec<f64>> {
     let mut s = seed;
@@ -81,64 +81,6 @@ fn prepared_constants_give_the_same_equations() {
             system.jac_mul(&u, &p, 0.4, &v, &mut a);
             system.jac_mul_prepared(&u, &q, &p, 0.4, &v, &mut b);
             assert_eq!(a, b, "{}", system.spec().kind);
-        }
-    }
-}
-
-/// du/dt = A u^2, u(0) = x: blows up at t = 1/(A x), inside the window when A x > 1.
-struct BlowUp(DeviceSpec);
-
-impl OdeSystem for BlowUp {
-    fn spec(&self) -> &DeviceSpec {
-        &self.0
-    }
-    fn n_states(&self) -> usize {
-        1
-    }
-    fn init(&self, p: &[f64], u0: &mut [f64]) {
-        u0[0] = p[0];
-    }
-    fn rhs(&self, u: &[f64], p: &[f64], _t: f64, du: &mut [f64]) {
-        du[0] = p[1] * u[0] * u[0];
-    }
-    fn jac_mul(&self, u: &[f64], p: &[f64], _t: f64, v: &[f64], jv: &mut [f64]) {
-        jv[0] = 2.0 * p[1] * u[0] * v[0];
-    }
-    fn sample_times(&self) -> Vec<f64> {
-        vec![1.0]
-    }
-    fn observe(&self, states: &[Vec<f64>], _p: &[f64], y: &mut [f64]) {
-        y[0] = states[0][0];
-    }
-    fn default_solver(&self) -> SolverSettings {
-        SolverSettings { max_steps: 2000, ..SolverSettings::new(SolverMethod::Tsit45, 1e-8, 1e-10) }
-    }
-}
-
-#[test]
-fn a_failing_lane_fails_alone_and_the_others_are_their_solo_solves() {
-    let spec = DeviceSpec {
-        kind: "blow-up".into(),
-        summary: "du/dt = A u^2".into(),
-        inputs: vec![Quantity::new("x", "1", 0.0, 2.0)],
-        params: vec![Quantity::new("A", "1", 0.0, 2.0)],
-        outputs: vec![Quantity::new("u", "1", 0.0, 10.0)],
-        constants: Default::default(),
-        source: String::new(),
-    };
-    let device = OdeDevice::new(BlowUp(spec));
-    let xs = [0.5, 0.2, 1.5, 0.7];
-    let a = [1.0];
-    let pairs: Vec<(&[f64], &[f64])> = xs.iter().map(|x| (std::slice::from_ref(x), a.as_slice())).collect();
-    let ys = crate::respond_batch_guarded(&device, &pairs);
-    for (x, y) in xs.iter().zip(&ys) {
-        if *x > 1.0 {
-            assert!(y.is_err(), "x = {x} blows up");
-        } else {
-            // u(1) = x / (1 - x), and exactly what the point alone gives
-            let y = y.as_ref().unwrap()[0];
-            assert_eq!(y, device.respond(&[*x], &a).unwrap()[0]);
-            assert!((y - x / (1.0 - x)).abs() < 1e-6, "{y}");
         }
     }
 }
