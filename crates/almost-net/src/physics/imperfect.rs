@@ -124,6 +124,13 @@ impl PerturbedHardware {
         }
     }
 
+    /// Adds the read noise of every output of one call.
+    fn add_noise(&self, layer: usize, device: usize, x: &[f64], y: &mut [f64]) {
+        for (k, v) in y.iter_mut().enumerate() {
+            *v += self.noise(layer, device, x, k);
+        }
+    }
+
     fn noise(&self, layer: usize, device: usize, x: &[f64], k: usize) -> f64 {
         if self.read_noise == 0.0 {
             return 0.0;
@@ -154,9 +161,7 @@ impl Hardware for PerturbedHardware {
     fn respond(&self, layer: usize, device: usize, x: &[f64], a: &[f64]) -> almost_sim::Result<Vec<f64>> {
         let (a_eff, _) = self.effective_a(layer, device, a);
         let mut y = almost_sim::respond_guarded(self.instances[layer][device].as_ref(), x, &a_eff)?;
-        for (k, v) in y.iter_mut().enumerate() {
-            *v += self.noise(layer, device, x, k);
-        }
+        self.add_noise(layer, device, x, &mut y);
         Ok(y)
     }
 
@@ -173,9 +178,7 @@ impl Hardware for PerturbedHardware {
             .zip(points)
             .map(|(y, (x, _))| {
                 y.map(|mut y| {
-                    for (k, v) in y.iter_mut().enumerate() {
-                        *v += self.noise(layer, device, x, k);
-                    }
+                    self.add_noise(layer, device, x, &mut y);
                     y
                 })
             })
@@ -185,9 +188,7 @@ impl Hardware for PerturbedHardware {
     fn jacobian(&self, layer: usize, device: usize, x: &[f64], a: &[f64]) -> Option<almost_sim::Result<Jacobian>> {
         let (a_eff, f) = self.effective_a(layer, device, a);
         Some(almost_sim::derivatives(self.instances[layer][device].as_ref(), x, &a_eff).map(|mut j| {
-            for (k, v) in j.y.iter_mut().enumerate() {
-                *v += self.noise(layer, device, x, k);
-            }
+            self.add_noise(layer, device, x, &mut j.y);
             // chain rule through A_eff = A f
             for row in &mut j.dy_da {
                 row.iter_mut().zip(f).for_each(|(d, f)| *d *= f);
