@@ -147,7 +147,10 @@ fn a_conditioned_surrogate_is_as_good_as_plain_ones_at_fixed_values() {
         let job = cfg.resolve(name).unwrap();
         generate(&job, &root.join(name), &GenerateOptions::default()).unwrap();
         let data = almost_sim::Dataset::load(&root.join(name)).unwrap();
-        let fit_cfg = almost_surrogate::FitConfig::for_device(4, data.manifest.plan.device.n_params());
+        // the second default candidate (x_i A_i and x_i^2 A_i products), the one the default
+        // fit keeps for this device (`FitConfig::candidates`)
+        let candidates = almost_surrogate::FitConfig::candidates(4, data.manifest.plan.device.n_params());
+        let fit_cfg = candidates.last().unwrap().clone();
         almost_surrogate::fit_and_save(&data, &root.join(format!("{name}-s")), &fit_cfg, false, &Default::default())
             .unwrap();
         almost_surrogate::load(&root.join(format!("{name}-s")), &burn::tensor::Device::flex()).unwrap()
