@@ -102,6 +102,25 @@ pub enum Command {
         #[command(flatten)]
         hardware: HardwareArgs,
     },
+    /// Trained runs side by side: runs of one network that differ only in the training seed
+    /// are one entry (mean and spread over seeds, binomial standard error of the test set,
+    /// surrogate-physics gap, box exits). Prints the table and writes compare.csv (a row per
+    /// run) and compare.svg (accuracy on the physics against devices, one panel per data set,
+    /// published results as dashed lines). Physics figures count only runs checked on their
+    /// whole test set (`almost-train network --physics`).
+    Compare {
+        /// Run folders made by `almost-train network`.
+        #[arg(required = true)]
+        runs: Vec<PathBuf>,
+        /// Folder for compare.csv and compare.svg.
+        #[arg(long)]
+        out: PathBuf,
+        /// A published result drawn as a line on its data set's panel, DATASET=ACCURACY=LABEL
+        /// (DATASET is the data folder's name), e.g. "fashion-mnist=0.898=PAT oscillators
+        /// (Wright 2022)". Repeat for more.
+        #[arg(long)]
+        published: Vec<almost_net::compare::Published>,
+    },
     /// Accuracy of a trained network on imperfect hardware: device-to-device variability,
     /// read noise and quantised A, each swept on its own; writes robustness.json/.svg.
     Robustness {

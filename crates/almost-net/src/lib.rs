@@ -22,10 +22,14 @@
 //!   ([`physics::shard`]); robustness sweeps the imperfections.
 //! - [`check`]: no figure on surrogates without the truth: poor surrogates refused, the
 //!   operating region probed every epoch, every run ended by a check on the physics.
+//! - [`compare`]: trained runs side by side: the seeds of one network as one entry (mean,
+//!   spread, binomial standard error, gap), a table, `compare.csv` and an SVG of accuracy on
+//!   the physics against devices next to published results.
 //! - [`matrix`]: matrix-valued neurons (matrix exponential, matrix layers, recovery of the
 //!   coefficients of exp(sum a_i A_i)).
 
 pub mod check;
+pub mod compare;
 pub mod data;
 pub mod error;
 pub mod fused;

@@ -138,6 +138,13 @@ fn main() -> Result<()> {
                 eprintln!("wrote {} and {}", out.join("sweep.csv").display(), out.join("sweep.svg").display());
             }
         }
+        Command::Compare { runs, out, published } => {
+            let groups = almost_net::compare::gather(&runs)?;
+            print!("{}", almost_net::compare::table(&groups));
+            almost_net::compare::write_csv(&out.join("compare.csv"), &groups)?;
+            almost_net::compare::plot::plot(&out.join("compare.svg"), &groups, &published)?;
+            eprintln!("wrote {} and {}", out.join("compare.csv").display(), out.join("compare.svg").display());
+        }
         Command::Robustness { run, samples, variability, mismatch, read_noise, bits } => {
             let sweep = almost_net::physics::robustness::Sweep { variability, mismatch, read_noise, bits };
             print!("{}", almost_net::robustness_run(&run, samples, &sweep, &device)?);

@@ -1,0 +1,69 @@
+//! `almost-train compare`: runs of one network with different training seeds become one
+//! entry with the mean and spread of their own physics checks; another network is another
+//! entry; a run not checked on its whole test set is counted out of the physics figures.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use almost_net::compare::{Published, gather, plot::plot, table, write_csv};
+use almost_net::training::train::{TrainOptions, train};
+
+#[test]
+fn seeds_are_grouped_and_their_physics_checks_averaged() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sur = common::analytic_surrogate(tmp.path(), 4);
+    let mut cfg = common::net_config(&common::bars(tmp.path(), 150), &sur);
+    cfg.training.max_surrogate_error = 1.0;
+    cfg.training.epochs = 1;
+    let all = TrainOptions { physics_all: true, ..Default::default() };
+    let mut runs = Vec::new();
+    for seed in [1, 2] {
+        cfg.name = format!("bars-s{seed}");
+        cfg.training.seed = seed;
+        runs.push(tmp.path().join(format!("s{seed}")));
+        train(&cfg, runs.last().unwrap(), &all).unwrap();
+    }
+    // another network: a wider last layer, checked on part of the test set only
+    cfg.name = "bars-wide".into();
+    cfg.layers[1].wiring = almost_net::WiringConfig::Random { devices: 12, fan_in: 4, seed: 3 };
+    cfg.readout.per_class = 4;
+    cfg.training.physics_check_images = 10;
+    runs.push(tmp.path().join("wide"));
+    train(&cfg, runs.last().unwrap(), &TrainOptions::default()).unwrap();
+
+    let groups = gather(&runs).unwrap();
+    assert_eq!(groups.len(), 2);
+    assert_eq!(groups[0].name, "bars");
+    assert_eq!(groups[0].runs.len(), 2);
+    assert_eq!(groups[0].devices(), groups[0].runs[1].devices);
+    let own: Vec<f64> = runs[..2]
+        .iter()
+        .map(|r| {
+            let s: almost_net::training::run::RunSummary =
+                almost_sim::fsutil::read_json(&r.join("network.json")).unwrap();
+            s.physics_check.unwrap().checked().unwrap().report.accuracy_physics
+        })
+        .collect();
+    let (mean, sd) = groups[0].physics_mean_sd().unwrap();
+    assert!((mean - (own[0] + own[1]) / 2.0).abs() < 1e-12);
+    assert!((sd - (own[0] - own[1]).abs() / 2f64.sqrt()).abs() < 1e-12);
+    // the partial check is not a figure of the whole test set
+    assert_eq!(groups[1].name, "bars-wide");
+    assert!(groups[1].devices() > groups[0].devices());
+    assert!(groups[1].physics_full().is_empty());
+    let text = table(&groups);
+    assert!(text.contains("not checked on the whole test set"), "{text}");
+
+    let out = tmp.path().join("compare");
+    write_csv(&out.join("compare.csv"), &groups).unwrap();
+    let csv = std::fs::read_to_string(out.join("compare.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 4, "{csv}");
+    let published: Published = "bars=0.9=a published line".parse().unwrap();
+    plot(&out.join("compare.svg"), &groups, &[published]).unwrap();
+    let svg = std::fs::read_to_string(out.join("compare.svg")).unwrap();
+    assert!(svg.contains("bars (2 seeds)") && svg.contains("a published line"), "labels drawn");
+    // nothing checked on a whole test set: no figure, and it says why
+    let e = plot(&out.join("none.svg"), &groups[1..], &[]).unwrap_err().to_string();
+    assert!(e.contains("--physics"), "{e}");
+}
