@@ -73,6 +73,11 @@ pub enum Command {
         /// Override training.epochs.
         #[arg(long)]
         epochs: Option<usize>,
+        /// Override training.seed (the initial A and the batch order; the data split is
+        /// [data] seed's): a seed study is one config and `--seed 1`, `2`, `3` into three run
+        /// folders, which `almost-train compare` then shows as one network.
+        #[arg(long)]
+        seed: Option<u64>,
         /// Stop after this many epochs of this invocation (run again to continue).
         #[arg(long)]
         stop_after: Option<usize>,

@@ -56,6 +56,7 @@ fn main() -> Result<()> {
             config,
             out,
             epochs,
+            seed,
             stop_after,
             mode,
             init,
@@ -68,6 +69,9 @@ fn main() -> Result<()> {
             let mut cfg = almost_net::NetConfig::load(&config)?;
             if let Some(e) = epochs {
                 cfg.training.epochs = e;
+            }
+            if let Some(s) = seed {
+                cfg.training.seed = s;
             }
             if let Some(m) = mode {
                 cfg.training.mode = m;
