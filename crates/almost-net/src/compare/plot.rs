@@ -69,15 +69,14 @@ pub fn plot(path: &Path, groups: &[Group], published: &[Published]) -> Result<()
             for (i, g) in mine.iter().enumerate() {
                 let colour = colours[i % colours.len()];
                 let x = g.devices() as f64;
-                let Some((mean, sd)) = g.physics_mean_sd() else { continue };
+                let accs = g.physics_full();
+                let Some((mean, sd)) = super::mean_sd(&accs) else { continue };
                 let (m, s) = (100.0 * mean, 100.0 * sd);
                 c.draw_series(std::iter::once(PathElement::new(vec![(x, m - s), (x, m + s)], colour.stroke_width(2))))
                     .map_err(|e| err(&e))?;
-                c.draw_series(
-                    g.physics_full().into_iter().map(|a| Circle::new((x, 100.0 * a), 4, colour.stroke_width(1))),
-                )
-                .map_err(|e| err(&e))?;
-                let n = g.physics_full().len();
+                c.draw_series(accs.iter().map(|a| Circle::new((x, 100.0 * a), 4, colour.stroke_width(1))))
+                    .map_err(|e| err(&e))?;
+                let n = accs.len();
                 c.draw_series(std::iter::once(Circle::new((x, m), 5, colour.filled())))
                     .map_err(|e| err(&e))?
                     .label(if n == 1 {
