@@ -138,13 +138,6 @@ impl OdeSystem for DuffingMems {
         y[0] = (states[1][2] - states[0][2]) / self.window;
     }
 
-    /// Solved one at a time: the resonator oscillates, and lanes solved together would share
-    /// the steps of the fastest one (the generator measured 15 % slower in batches of 32;
-    /// the equations, one cosine per input, are most of a solve's time anyway: 1.7x its floor).
-    fn batch_lanes(&self) -> usize {
-        1
-    }
-
     fn default_solver(&self) -> SolverSettings {
         SolverSettings::new(SolverMethod::Tsit45, 1e-7, 1e-9)
     }

@@ -1,5 +1,5 @@
 //! The guarded march of a diffsol solver through the sample times, shared by the solo,
-//! batched and packed solves (and the DiffSL devices).
+//! and batched (implicit) solves (and the DiffSL devices).
 
 use diffsol::{Context, OdeEquations, OdeSolverMethod, OdeSolverStopReason, Vector, VectorView};
 

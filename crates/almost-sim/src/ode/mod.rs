@@ -14,8 +14,8 @@ type M = NalgebraMat<f64>;
 
 pub use crate::ode_system::{LANES, OdeSystem};
 
+mod lanes;
 mod march;
-mod packed;
 
 use march::first_step;
 pub(crate) use march::march;
@@ -125,17 +125,17 @@ pub fn solve<S: OdeSystem + ?Sized>(
     Ok(lanes.pop().unwrap_or_default())
 }
 
-/// Solves `system` once per parameter vector of `ps`, all of them in one diffsol problem, and
-/// returns each lane's states at the sample times (`[lane][time][state]`).
+/// Solves `system` once per parameter vector of `ps`, all of them together, and returns each
+/// lane's states at the sample times (`[lane][time][state]`).
 ///
-/// The lanes share the time steps, and a step is accepted only where *every* lane's local
-/// error is within its own tolerances, so each lane is solved at least as accurately as
-/// alone: with Tsitouras 5(4) the lanes are packed into one system with scaled tolerances
-/// ([`packed`]); with an implicit method they are diffsol's batched lanes, whose error norm
-/// is the maximum over the lanes. A lane's result can differ from its solo solve
-/// in the digits below the tolerances, and depends on which lanes it was solved with; the
-/// callers batch in a fixed order, so results stay reproducible. One failing lane (non-finite
-/// state, a budget exceeded: the step budget counts the batch's steps) fails the whole batch.
+/// With Tsitouras 5(4) every lane takes its own steps ([`lanes`]: diffsol's solo algorithm,
+/// step for step, with the work between right-hand sides shared), so a lane's answer is its
+/// solo solve's up to the order of floating-point sums. With an implicit method the lanes
+/// are diffsol's batched lanes: they share their time steps, and a step is accepted only
+/// where every lane's local error is within its tolerances (the maximum of the lanes'
+/// norms), so each lane is solved at least as accurately as alone but its last digits depend
+/// on its companions; the callers batch in a fixed order, so results stay reproducible. One
+/// failing lane (non-finite state, a budget exceeded) fails the whole batch.
 pub fn solve_lanes<S: OdeSystem + ?Sized>(
     system: &S,
     ps: &[&[f64]],
@@ -162,7 +162,7 @@ pub fn solve_lanes<S: OdeSystem + ?Sized>(
         blocks.extend_from_slice(p);
     }
     if lanes > 1 && settings.method == SolverMethod::Tsit45 {
-        let flat = packed::march_packed(system, blocks, m, lanes, settings, guarded)?;
+        let flat = lanes::march_lanes(system, &blocks, m, lanes, settings, guarded)?;
         return Ok(unflatten(&flat, lanes, n));
     }
     let problem = OdeBuilder::<M>::new()
