@@ -18,6 +18,8 @@
 //! scalars. diffsol stays the engine of every solo, implicit and sensitivity solve, and the
 //! reference this path is tested against (`ode/tests.rs`).
 
+use std::sync::LazyLock;
+
 use diffsol::Tableau;
 
 use crate::error::{Result, SimError};
@@ -35,7 +37,9 @@ const MIN_FACTOR: f64 = 0.5;
 const MAX_FACTOR: f64 = 2.0;
 const EXPONENT: f64 = 0.5 / 5.0;
 
-/// The Tsitouras 5(4) coefficients as diffsol defines them.
+/// The Tsitouras 5(4) coefficients as diffsol defines them, read once.
+static TSIT45: LazyLock<Coefficients> = LazyLock::new(Coefficients::tsit45);
+
 struct Coefficients {
     a: [[f64; STAGES]; STAGES],
     c: [f64; STAGES],
@@ -98,32 +102,15 @@ pub(super) fn march_lanes<S: OdeSystem + ?Sized>(
     settings: &SolverSettings,
     guarded: bool,
 ) -> Result<Vec<Vec<f64>>> {
-    // the loops over one lane's states unrolled for the small systems devices are
-    match system.n_states() {
-        1 => march::<S, 1>(system, blocks, m, lanes, settings, guarded),
-        2 => march::<S, 2>(system, blocks, m, lanes, settings, guarded),
-        3 => march::<S, 3>(system, blocks, m, lanes, settings, guarded),
-        _ => march::<S, 0>(system, blocks, m, lanes, settings, guarded),
-    }
-}
-
-/// [`march_lanes`] for systems of `N` states (0: any number).
-fn march<S: OdeSystem + ?Sized, const N: usize>(
-    system: &S,
-    blocks: &[f64],
-    m: usize,
-    lanes: usize,
-    settings: &SolverSettings,
-    guarded: bool,
-) -> Result<Vec<Vec<f64>>> {
-    let n = if N > 0 { N } else { system.n_states() };
+    let n = system.n_states();
     let width = blocks.len() / lanes.max(1);
     let times = system.sample_times();
     let (rtol, atol) = (settings.rtol, settings.atol);
-    let co = Coefficients::tsit45();
+    let co = &*TSIT45;
     let len = lanes * n;
     let block = |l: usize| blocks[l * width..(l + 1) * width].split_at(m);
     let (mut y, mut dy, mut ys, mut fnew) = (vec![0.0; len], vec![0.0; len], vec![0.0; len], vec![0.0; len]);
+    let mut err = vec![0.0; len];
     let mut k = vec![0.0; STAGES * len];
     let mut out = vec![vec![0.0; len]; times.len()];
     let fail = |t: f64, message: String| SimError::Solver { time: t, message };
@@ -202,15 +189,10 @@ fn march<S: OdeSystem + ?Sized, const N: usize>(
         // fnew the right-hand side there
         for (slot, lane) in state[..active].iter_mut().enumerate() {
             let r = slot * n..(slot + 1) * n;
-            let mut sum = 0.0;
             for e in r.clone() {
-                let mut err = 0.0;
-                for (j, &d) in co.d.iter().enumerate() {
-                    err += d * k[j * len + e];
-                }
-                sum += (err / (y[e].abs() * rtol + atol)).powi(2);
+                err[e] = co.d.iter().enumerate().fold(0.0, |sum, (j, &d)| sum + d * k[j * len + e]);
             }
-            let norm = sum / n as f64;
+            let norm = mean_square(&err[r.clone()], &y[r.clone()], rtol, atol);
             if !norm.is_finite() {
                 return Err(SimError::NonFinite { what: "local error".into(), time: lane.t });
             }
