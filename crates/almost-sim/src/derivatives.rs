@@ -54,6 +54,20 @@ pub fn derivatives(model: &dyn DeviceModel, x: &[f64], a: &[f64]) -> Result<Jaco
     }
 }
 
+/// [`derivatives`] at many points `(x, A)`, in order: an ODE device with forward
+/// sensitivities solves them as lanes of batches ([`DeviceModel::sensitivities_batch`]).
+pub fn derivatives_batch(model: &dyn DeviceModel, points: &[(&[f64], &[f64])]) -> Vec<Result<Jacobian>> {
+    if !model.provides_sensitivities() {
+        return points.iter().map(|(x, a)| finite_difference_derivatives(model, x, a)).collect();
+    }
+    model
+        .sensitivities_batch(points)
+        .into_iter()
+        .zip(points)
+        .map(|(j, (x, a))| j.unwrap_or_else(|| finite_difference_derivatives(model, x, a)))
+        .collect()
+}
+
 /// Central finite differences of `model`'s solve at (x, A), Richardson-extrapolated from the
 /// step of [`fd_step`] and half of it (`(4 D(h/2) - D(h)) / 3`: truncation error of order h^4
 /// instead of h^2, for devices as curved as an oscillator's time average); 4 solves per

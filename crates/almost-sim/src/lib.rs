@@ -46,7 +46,7 @@ pub mod table;
 
 pub use config::{GenerateConfig, Job, Plan};
 pub use dataset::{Dataset, Manifest};
-pub use derivatives::{DerivativeSource, derivatives};
+pub use derivatives::{DerivativeSource, derivatives, derivatives_batch};
 pub use design::{Design, DesignConfig, DesignKind};
 pub use domain::DomainBox;
 pub use error::{FailureKind, Result, SimError};

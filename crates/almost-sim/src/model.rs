@@ -71,6 +71,13 @@ pub trait DeviceModel: Send + Sync {
     fn sensitivities(&self, _x: &[f64], _a: &[f64]) -> Option<Result<Jacobian>> {
         None
     }
+
+    /// [`DeviceModel::sensitivities`] at many points `(x, A)`, in order. Defaults to one
+    /// call per point; an ODE device with Tsitouras 5(4) solves them as the lanes of
+    /// batched forward-sensitivity solves (see [`crate::sens::jacobians`]).
+    fn sensitivities_batch(&self, points: &[(&[f64], &[f64])]) -> Vec<Option<Result<Jacobian>>> {
+        points.iter().map(|(x, a)| self.sensitivities(x, a)).collect()
+    }
 }
 
 /// Calls [`DeviceModel::respond`] the way the generator does: dimension-checked, with panics

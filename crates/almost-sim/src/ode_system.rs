@@ -101,6 +101,20 @@ pub trait OdeSystem: Send + Sync {
         out.fill(0.0);
     }
 
+    /// The whole of `df/dp`, column after column: `out[j * n + k] = d f_k / d p_j` for the `n`
+    /// states and every parameter `j` of `p = [x, A]`. Defaults to [`OdeSystem::rhs_dp_mul`]
+    /// with each unit vector in turn; a device whose columns cost a product each (the diode
+    /// node's) overrides it, which batched forward sensitivities then run on.
+    fn rhs_dp(&self, u: &[f64], p: &[f64], t: f64, out: &mut [f64]) {
+        let n = u.len();
+        let mut v = vec![0.0; p.len()];
+        for (j, col) in out.chunks_exact_mut(n).enumerate().take(p.len()) {
+            v[j] = 1.0;
+            self.rhs_dp_mul(u, p, t, &v, col);
+            v[j] = 0.0;
+        }
+    }
+
     /// `out = (du0/dp) v`; the default says the initial state does not depend on p.
     fn init_dp_mul(&self, _p: &[f64], _v: &[f64], out: &mut [f64]) {
         out.fill(0.0);

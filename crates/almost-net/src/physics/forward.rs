@@ -3,8 +3,6 @@
 //! parallel), or with its exact derivatives ([`forward_host_derivatives`]). Evaluation on physics, the
 //! physics-aware step and the exact step all run through it.
 
-use rayon::prelude::*;
-
 use crate::error::{NetError, Result};
 use crate::network::chain::DeviceNetwork;
 use crate::physics::hardware::{Hardware, LayerCall};
@@ -80,13 +78,7 @@ pub fn forward_host_derivatives(
 ) -> Result<Vec<LayerPass>> {
     let solve = |l: usize, call: &LayerCall<'_>| -> Result<LayerPass> {
         let output = call.output;
-        let jacs: Vec<Option<almost_sim::Result<almost_sim::Jacobian>>> = (0..call.calls())
-            .into_par_iter()
-            .map(|c| {
-                let (j, xs, a) = call.call(c);
-                hardware.jacobian(l, j, xs, a)
-            })
-            .collect();
+        let jacs = hardware.jacobian_layer(call);
         let (mut y, mut dx, mut da) = (Vec::with_capacity(jacs.len()), Vec::new(), Vec::new());
         for jac in jacs {
             let jac = jac

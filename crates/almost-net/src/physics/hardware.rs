@@ -76,42 +76,79 @@ pub trait Hardware: Sync {
         points.iter().map(|(x, a)| self.respond(layer, device, x, a)).collect()
     }
 
+    /// Outputs and exact derivatives of device `device` of layer `layer` at many points, in
+    /// order. Defaults to [`Hardware::jacobian`] at each; a simulated ODE device solves them
+    /// as lanes of batched forward-sensitivity solves ([`almost_sim::derivatives_batch`]).
+    fn jacobian_points(
+        &self,
+        layer: usize,
+        device: usize,
+        points: &[(&[f64], &[f64])],
+    ) -> Vec<Option<almost_sim::Result<Jacobian>>> {
+        points.iter().map(|(x, a)| self.jacobian(layer, device, x, a)).collect()
+    }
+
+    /// [`Hardware::jacobian`] for every call of a layer, grouped as [`Hardware::respond_layer`]
+    /// groups them (runs of [`almost_sim::ode::LANES`] samples of one device, in parallel).
+    fn jacobian_layer(&self, call: &LayerCall<'_>) -> Vec<Option<almost_sim::Result<Jacobian>>> {
+        per_device_runs(call, |j, points| self.jacobian_points(call.layer, j, points))
+            .into_iter()
+            .map(Option::flatten)
+            .collect()
+    }
+
     /// The wanted output of every call of a layer; `None` where a solve failed. Each device's
     /// calls go to [`Hardware::respond_points`] in runs of [`almost_sim::ode::LANES`]
     /// consecutive samples, the runs in parallel (rayon); which calls share a run depends only
     /// on the layer call, so the outputs do not depend on the thread count.
     fn respond_layer(&self, call: &LayerCall<'_>) -> Vec<Option<f64>> {
-        let devices = call.devices();
-        if devices == 0 {
-            return Vec::new();
-        }
-        let samples = call.calls() / devices;
-        let runs = samples.div_ceil(LANES);
-        let pieces: Vec<Vec<Option<f64>>> = (0..devices * runs)
-            .into_par_iter()
-            .map(|w| {
-                let (j, first) = (w / runs, (w % runs) * LANES);
-                let points: Vec<(&[f64], &[f64])> = (first..(first + LANES).min(samples))
-                    .map(|s| {
-                        let (_, x, a) = call.call(s * devices + j);
-                        (x, a)
-                    })
-                    .collect();
-                self.respond_points(call.layer, j, &points)
-                    .into_iter()
-                    .map(|y| y.ok().and_then(|y| y.get(call.output).copied()))
-                    .collect()
-            })
-            .collect();
-        let mut out = vec![None; call.calls()];
-        for (w, piece) in pieces.into_iter().enumerate() {
-            let (j, first) = (w / runs, (w % runs) * LANES);
-            for (i, y) in piece.into_iter().enumerate() {
-                out[(first + i) * devices + j] = y;
-            }
-        }
-        out
+        per_device_runs(call, |j, points| {
+            self.respond_points(call.layer, j, points)
+                .into_iter()
+                .map(|y| y.ok().and_then(|y| y.get(call.output).copied()))
+                .collect()
+        })
+        .into_iter()
+        .map(Option::flatten)
+        .collect()
     }
+}
+
+/// `answer(device, points)` for every call of `call`, in the call's order (`None` where an
+/// answer came back short): each device's calls in runs of [`LANES`] consecutive samples,
+/// the runs in parallel (rayon). Which calls share a run depends only on the layer call, so
+/// the answers do not depend on the thread count.
+fn per_device_runs<T: Send>(
+    call: &LayerCall<'_>,
+    answer: impl Fn(usize, &[(&[f64], &[f64])]) -> Vec<T> + Sync,
+) -> Vec<Option<T>> {
+    let devices = call.devices();
+    if devices == 0 {
+        return Vec::new();
+    }
+    let samples = call.calls() / devices;
+    let runs = samples.div_ceil(LANES);
+    let pieces: Vec<Vec<T>> = (0..devices * runs)
+        .into_par_iter()
+        .map(|w| {
+            let (j, first) = (w / runs, (w % runs) * LANES);
+            let points: Vec<(&[f64], &[f64])> = (first..(first + LANES).min(samples))
+                .map(|s| {
+                    let (_, x, a) = call.call(s * devices + j);
+                    (x, a)
+                })
+                .collect();
+            answer(j, &points)
+        })
+        .collect();
+    let mut slots: Vec<Option<T>> = (0..call.calls()).map(|_| None).collect();
+    for (w, piece) in pieces.into_iter().enumerate() {
+        let (j, first) = (w / runs, (w % runs) * LANES);
+        for (i, y) in piece.into_iter().enumerate() {
+            slots[(first + i) * devices + j] = Some(y);
+        }
+    }
+    slots
 }
 
 /// Every device instance of a layer is the nominal device its surrogate was fitted to.
@@ -160,6 +197,15 @@ impl Hardware for NominalHardware {
     fn jacobian(&self, layer: usize, _device: usize, x: &[f64], a: &[f64]) -> Option<almost_sim::Result<Jacobian>> {
         // the device's own derivatives, or finite differences of its solve
         Some(almost_sim::derivatives(self.devices[layer].as_ref(), x, a))
+    }
+
+    fn jacobian_points(
+        &self,
+        layer: usize,
+        _device: usize,
+        points: &[(&[f64], &[f64])],
+    ) -> Vec<Option<almost_sim::Result<Jacobian>>> {
+        almost_sim::derivatives_batch(self.devices[layer].as_ref(), points).into_iter().map(Some).collect()
     }
 
     fn derivative_source(&self, layer: usize) -> Option<almost_sim::DerivativeSource> {

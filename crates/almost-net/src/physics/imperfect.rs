@@ -186,15 +186,33 @@ impl Hardware for PerturbedHardware {
     }
 
     fn jacobian(&self, layer: usize, device: usize, x: &[f64], a: &[f64]) -> Option<almost_sim::Result<Jacobian>> {
-        let (a_eff, f) = self.effective_a(layer, device, a);
-        Some(almost_sim::derivatives(self.instances[layer][device].as_ref(), x, &a_eff).map(|mut j| {
-            self.add_noise(layer, device, x, &mut j.y);
-            // chain rule through A_eff = A f
-            for row in &mut j.dy_da {
-                row.iter_mut().zip(f).for_each(|(d, f)| *d *= f);
-            }
-            j
-        }))
+        self.jacobian_points(layer, device, &[(x, a)]).pop().flatten()
+    }
+
+    fn jacobian_points(
+        &self,
+        layer: usize,
+        device: usize,
+        points: &[(&[f64], &[f64])],
+    ) -> Vec<Option<almost_sim::Result<Jacobian>>> {
+        let effective: Vec<(Cow<'_, [f64]>, &[f64])> =
+            points.iter().map(|(_, a)| self.effective_a(layer, device, a)).collect();
+        let at: Vec<(&[f64], &[f64])> =
+            points.iter().zip(&effective).map(|((x, _), (a, _))| (*x, a.as_ref())).collect();
+        let jacs = almost_sim::derivatives_batch(self.instances[layer][device].as_ref(), &at);
+        jacs.into_iter()
+            .zip(points.iter().zip(&effective))
+            .map(|(j, ((x, _), (_, f)))| {
+                Some(j.map(|mut j| {
+                    self.add_noise(layer, device, x, &mut j.y);
+                    // chain rule through A_eff = A f
+                    for row in &mut j.dy_da {
+                        row.iter_mut().zip(*f).for_each(|(d, f)| *d *= f);
+                    }
+                    j
+                }))
+            })
+            .collect()
     }
 
     fn derivative_source(&self, layer: usize) -> Option<almost_sim::DerivativeSource> {

@@ -184,6 +184,17 @@ impl OdeSystem for DiodeNode {
         }
         out[0] = self.t_over_c * self.g_max * s;
     }
+
+    fn rhs_dp(&self, u: &[f64], p: &[f64], _t: f64, out: &mut [f64]) {
+        let (x, a) = p.split_at(self.n);
+        let (dx, da) = out.split_at_mut(self.n);
+        let scale = self.t_over_c * self.g_max;
+        for i in 0..self.n {
+            let sign = if a[i] == 0.0 { 0.0 } else { a[i].signum() };
+            dx[i] = scale * a[i];
+            da[i] = scale * (x[i] - sign * u[0]);
+        }
+    }
 }
 
 #[cfg(test)]

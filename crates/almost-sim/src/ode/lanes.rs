@@ -15,7 +15,8 @@
 //!
 //! What the lanes share is the work between right-hand sides: the stage combinations run as
 //! flat loops over the live lanes' states at once, the rest of a step costs a lane a few
-//! scalars. diffsol stays the engine of every solo, implicit and sensitivity solve, and the
+//! scalars. The forward sensitivities of explicit devices run on this march as well
+//! ([`super::sens_lanes`]). diffsol stays the engine of every solo and implicit solve, and the
 //! reference this path is tested against (`ode/tests.rs`).
 
 use std::sync::LazyLock;
@@ -61,7 +62,7 @@ impl Coefficients {
 }
 
 /// Mean square of `v / (|y| rtol + atol)`: diffsol's `squared_norm`.
-fn mean_square(v: &[f64], y: &[f64], rtol: f64, atol: f64) -> f64 {
+pub(super) fn mean_square(v: &[f64], y: &[f64], rtol: f64, atol: f64) -> f64 {
     let sum: f64 = v.iter().zip(y).map(|(&v, &y)| (v / (y.abs() * rtol + atol)).powi(2)).sum();
     sum / v.len() as f64
 }
@@ -92,48 +93,88 @@ impl Lane {
     }
 }
 
-/// Solves `lanes` lanes whose parameter blocks `[q, p]` (`width` values each, the first `m`
-/// prepared) lie end to end in `blocks`; returns every sample time's states, lane after lane.
-pub(super) fn march_lanes<S: OdeSystem + ?Sized>(
-    system: &S,
-    blocks: &[f64],
-    m: usize,
+/// What a batch of lanes solves: `width` values per lane, of which the first `states` are
+/// the ODE's states (they alone choose the first step, as in diffsol).
+pub(super) trait LaneEquations {
+    /// Values per lane.
+    fn width(&self) -> usize;
+    /// The leading values of a lane that are the ODE's states.
+    fn states(&self) -> usize;
+    /// Lane `lane`'s initial values.
+    fn init(&self, lane: usize, y: &mut [f64]);
+    /// Lane `lane`'s right-hand side.
+    fn rhs(&self, lane: usize, y: &[f64], t: f64, dy: &mut [f64]);
+    /// The error norm of a step's local error `err` against the values `y` at its start.
+    fn norm(&self, err: &[f64], y: &[f64], rtol: f64, atol: f64) -> f64 {
+        mean_square(err, y, rtol, atol)
+    }
+}
+
+/// An [`OdeSystem`]'s lanes: parameter blocks `[q, p]` (`width` values each, the first `m`
+/// prepared) end to end in `blocks`.
+pub(super) struct Plain<'a, S: ?Sized> {
+    pub system: &'a S,
+    pub blocks: &'a [f64],
+    pub m: usize,
+    pub width: usize,
+}
+
+impl<S: OdeSystem + ?Sized> LaneEquations for Plain<'_, S> {
+    fn width(&self) -> usize {
+        self.system.n_states()
+    }
+
+    fn states(&self) -> usize {
+        self.system.n_states()
+    }
+
+    fn init(&self, lane: usize, y: &mut [f64]) {
+        self.system.init(&self.blocks[lane * self.width + self.m..(lane + 1) * self.width], y);
+    }
+
+    fn rhs(&self, lane: usize, y: &[f64], t: f64, dy: &mut [f64]) {
+        let (q, p) = self.blocks[lane * self.width..(lane + 1) * self.width].split_at(self.m);
+        self.system.rhs_prepared(y, q, p, t, dy);
+    }
+}
+
+/// Solves `lanes` lanes of `eq` recorded at `times`; returns every sample time's values,
+/// lane after lane.
+pub(super) fn march_lanes<E: LaneEquations>(
+    eq: &E,
     lanes: usize,
+    times: &[f64],
     settings: &SolverSettings,
     guarded: bool,
 ) -> Result<Vec<Vec<f64>>> {
-    let n = system.n_states();
-    let width = blocks.len() / lanes.max(1);
-    let times = system.sample_times();
+    let (n, ns) = (eq.width(), eq.states());
     let (rtol, atol) = (settings.rtol, settings.atol);
     let co = &*TSIT45;
     let len = lanes * n;
-    let block = |l: usize| blocks[l * width..(l + 1) * width].split_at(m);
     let (mut y, mut dy, mut ys, mut fnew) = (vec![0.0; len], vec![0.0; len], vec![0.0; len], vec![0.0; len]);
     let mut err = vec![0.0; len];
     let mut k = vec![0.0; STAGES * len];
     let mut out = vec![vec![0.0; len]; times.len()];
     let fail = |t: f64, message: String| SimError::Solver { time: t, message };
 
-    // the first step, lane by lane, as diffsol's `set_step_size` picks it
+    // the first step, lane by lane, as diffsol's `set_step_size` picks it (from the states)
     let mut state = Vec::with_capacity(lanes);
     for l in 0..lanes {
-        let (q, p) = block(l);
         let r = l * n..(l + 1) * n;
-        system.init(p, &mut y[r.clone()]);
-        system.rhs_prepared(&y[r.clone()], q, p, 0.0, &mut dy[r.clone()]);
+        eq.init(l, &mut y[r.clone()]);
+        eq.rhs(l, &y[r.clone()], 0.0, &mut dy[r.clone()]);
         let (y0, f0) = (&y[r.clone()], &dy[r.clone()]);
-        let d0 = mean_square(y0, y0, rtol, atol).sqrt();
-        let d1 = mean_square(f0, y0, rtol, atol).sqrt();
+        let d0 = mean_square(&y0[..ns], &y0[..ns], rtol, atol).sqrt();
+        let d1 = mean_square(&f0[..ns], &y0[..ns], rtol, atol).sqrt();
         let h0 = if d0 < 1e-5 || d1 < 1e-5 { 1e-6 } else { 0.01 * (d0 / d1) };
         for (s, (&y, &f)) in ys[r.clone()].iter_mut().zip(y0.iter().zip(f0)) {
             *s = y + h0 * f;
         }
-        system.rhs_prepared(&ys[r.clone()], q, p, h0, &mut fnew[r.clone()]);
+        eq.rhs(l, &ys[r.clone()], h0, &mut fnew[r.clone()]);
         for (s, (&f1, &f)) in ys[r.clone()].iter_mut().zip(fnew[r.clone()].iter().zip(f0)) {
             *s = f1 - f;
         }
-        let d2 = mean_square(&ys[r.clone()], y0, rtol, atol).sqrt() / h0;
+        let d2 = mean_square(&ys[l * n..l * n + ns], &y0[..ns], rtol, atol).sqrt() / h0;
         let max_d = d1.max(d2);
         let h1 = if max_d < 1e-15 { (h0 * 1e-3).max(1e-6) } else { (0.01 / max_d).powf(1.0 / (1.0 + co.order as f64)) };
         let mut lane = Lane { t: 0.0, h: (100.0 * h0).min(h1), next: 0, rejections: 0, steps: 0 };
@@ -167,8 +208,12 @@ pub(super) fn march_lanes<S: OdeSystem + ?Sized>(
         }
         for i in 1..STAGES {
             // every live lane's stage input at once: y + sum_j a_ij k_j
-            ys[..live].copy_from_slice(&y[..live]);
-            for (j, &a) in co.a[i].iter().enumerate().take(i) {
+            // the copy of y rides on the first product (a_i0 is non-zero in every stage)
+            let a0 = co.a[i][0];
+            for ((s, &y), &k0) in ys[..live].iter_mut().zip(&y[..live]).zip(&k[..live]) {
+                *s = y + a0 * k0;
+            }
+            for (j, &a) in co.a[i].iter().enumerate().take(i).skip(1) {
                 if a != 0.0 {
                     for (s, &kj) in ys[..live].iter_mut().zip(&k[j * len..j * len + live]) {
                         *s += a * kj;
@@ -177,9 +222,8 @@ pub(super) fn march_lanes<S: OdeSystem + ?Sized>(
             }
             let ki = &mut k[i * len..(i + 1) * len];
             for (slot, lane) in state[..active].iter().enumerate() {
-                let (q, p) = block(lane_of[slot]);
                 let r = slot * n..(slot + 1) * n;
-                system.rhs_prepared(&ys[r.clone()], q, p, lane.t + co.c[i] * lane.h, &mut fnew[r.clone()]);
+                eq.rhs(lane_of[slot], &ys[r.clone()], lane.t + co.c[i] * lane.h, &mut fnew[r.clone()]);
                 for e in r {
                     ki[e] = lane.h * fnew[e];
                 }
@@ -192,7 +236,7 @@ pub(super) fn march_lanes<S: OdeSystem + ?Sized>(
             for e in r.clone() {
                 err[e] = co.d.iter().enumerate().fold(0.0, |sum, (j, &d)| sum + d * k[j * len + e]);
             }
-            let norm = mean_square(&err[r.clone()], &y[r.clone()], rtol, atol);
+            let norm = eq.norm(&err[r.clone()], &y[r.clone()], rtol, atol);
             if !norm.is_finite() {
                 return Err(SimError::NonFinite { what: "local error".into(), time: lane.t });
             }

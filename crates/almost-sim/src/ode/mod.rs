@@ -16,6 +16,7 @@ pub use crate::ode_system::{LANES, OdeSystem};
 
 mod lanes;
 mod march;
+pub(crate) mod sens_lanes;
 
 use march::first_step;
 pub(crate) use march::march;
@@ -108,6 +109,13 @@ impl<S: OdeSystem> DeviceModel for OdeDevice<S> {
     fn sensitivities(&self, x: &[f64], a: &[f64]) -> Option<Result<Jacobian>> {
         self.system.has_sensitivities().then(|| crate::sens::jacobian(&self.system, x, a, &self.settings))
     }
+
+    fn sensitivities_batch(&self, points: &[(&[f64], &[f64])]) -> Vec<Option<Result<Jacobian>>> {
+        if !self.system.has_sensitivities() {
+            return points.iter().map(|_| None).collect();
+        }
+        crate::sens::jacobians(&self.system, points, &self.settings).into_iter().map(Some).collect()
+    }
 }
 
 /// Solves `system` for parameters `p` and returns the states at its sample times.
@@ -162,7 +170,8 @@ pub fn solve_lanes<S: OdeSystem + ?Sized>(
         blocks.extend_from_slice(p);
     }
     if lanes > 1 && settings.method == SolverMethod::Tsit45 {
-        let flat = lanes::march_lanes(system, &blocks, m, lanes, settings, guarded)?;
+        let eq = lanes::Plain { system, blocks: &blocks, m, width: blocks.len() / lanes };
+        let flat = lanes::march_lanes(&eq, lanes, &times, settings, guarded)?;
         return Ok(unflatten(&flat, lanes, n));
     }
     let problem = OdeBuilder::<M>::new()

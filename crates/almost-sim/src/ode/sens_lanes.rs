@@ -1,0 +1,120 @@
+//! Forward sensitivities of many solves of one explicit device, as lanes that each take
+//! their own steps ([`super::lanes`]).
+//!
+//! A lane holds the states `u` and one sensitivity column `s_j = du/dp_j` per parameter of
+//! `p = [x, A]`, integrated together by the same Tsitouras 5(4) stages: `s_j' = J s_j +
+//! df/dp_j`, with the Jacobian `J` taken at each stage's states. That is what diffsol's
+//! `tsit45_sens` does; its step control is copied too: the first step chosen from the states
+//! alone, and the error norm the largest of the states' and each column's mean squares.
+
+use std::cell::RefCell;
+
+use crate::error::Result;
+use crate::ode::lanes::{LaneEquations, march_lanes, mean_square};
+use crate::ode_system::OdeSystem;
+use crate::solver::SolverSettings;
+
+/// States and state sensitivities at each sample time: `(states[t][k], sens[t][j][k])` with
+/// `sens[t][j][k] = d state_k / d p_j` at sample time t, `p = [x, A]`.
+pub type Trajectory = (Vec<Vec<f64>>, Vec<Vec<Vec<f64>>>);
+
+/// The states and their sensitivity columns of every lane.
+struct Sensitivities<'a, S: ?Sized> {
+    system: &'a S,
+    ps: &'a [&'a [f64]],
+    /// Prepared constants, `m` per lane.
+    qs: Vec<f64>,
+    m: usize,
+    n: usize,
+    np: usize,
+    /// The Jacobian (column after column), a unit vector and df/dp, reused by every call.
+    scratch: RefCell<(Vec<f64>, Vec<f64>, Vec<f64>)>,
+}
+
+impl<S: OdeSystem + ?Sized> LaneEquations for Sensitivities<'_, S> {
+    fn width(&self) -> usize {
+        self.n * (1 + self.np)
+    }
+
+    fn states(&self) -> usize {
+        self.n
+    }
+
+    fn init(&self, lane: usize, y: &mut [f64]) {
+        let p = self.ps[lane];
+        let (u, s) = y.split_at_mut(self.n);
+        self.system.init(p, u);
+        let mut v = vec![0.0; self.np];
+        for (j, col) in s.chunks_exact_mut(self.n).enumerate() {
+            v[j] = 1.0;
+            self.system.init_dp_mul(p, &v, col);
+            v[j] = 0.0;
+        }
+    }
+
+    fn rhs(&self, lane: usize, y: &[f64], t: f64, dy: &mut [f64]) {
+        let (n, p) = (self.n, self.ps[lane]);
+        let q = &self.qs[lane * self.m..(lane + 1) * self.m];
+        let (u, s) = y.split_at(n);
+        let (du, ds) = dy.split_at_mut(n);
+        self.system.rhs_prepared(u, q, p, t, du);
+        let mut scratch = self.scratch.borrow_mut();
+        let (jac, unit, dfdp) = &mut *scratch;
+        for (k, col) in jac.chunks_exact_mut(n).enumerate() {
+            unit[k] = 1.0;
+            self.system.jac_mul_prepared(u, q, p, t, unit, col);
+            unit[k] = 0.0;
+        }
+        self.system.rhs_dp(u, p, t, dfdp);
+        if n == 1 {
+            let j = jac[0];
+            for ((d, &s), &f) in ds.iter_mut().zip(s).zip(dfdp.iter()) {
+                *d = f + j * s;
+            }
+            return;
+        }
+        for ((dsj, sj), fj) in ds.chunks_exact_mut(n).zip(s.chunks_exact(n)).zip(dfdp.chunks_exact(n)) {
+            dsj.copy_from_slice(fj);
+            for (col, &sk) in jac.chunks_exact(n).zip(sj) {
+                for (d, &jk) in dsj.iter_mut().zip(col) {
+                    *d += jk * sk;
+                }
+            }
+        }
+    }
+
+    fn norm(&self, err: &[f64], y: &[f64], rtol: f64, atol: f64) -> f64 {
+        let n = self.n;
+        err.chunks_exact(n).zip(y.chunks_exact(n)).fold(0.0, |worst, (e, y)| worst.max(mean_square(e, y, rtol, atol)))
+    }
+}
+
+/// Solves `system` and its forward sensitivities for every parameter vector of `ps` (all of
+/// the same length) as lanes of one batch with Tsitouras 5(4); one failing lane fails the
+/// batch.
+pub(crate) fn solve_sens_lanes<S: OdeSystem + ?Sized>(
+    system: &S,
+    ps: &[&[f64]],
+    settings: &SolverSettings,
+) -> Result<Vec<Trajectory>> {
+    let (n, lanes) = (system.n_states(), ps.len());
+    let np = ps.first().map_or(0, |p| p.len());
+    let m = system.n_prepared();
+    let mut qs = vec![0.0; lanes * m];
+    for (p, q) in ps.iter().zip(qs.chunks_exact_mut(m.max(1))) {
+        system.prepare(p, &mut q[..m]);
+    }
+    let scratch = RefCell::new((vec![0.0; n * n], vec![0.0; n], vec![0.0; n * np]));
+    let eq = Sensitivities { system, ps, qs, m, n, np, scratch };
+    let times = system.sample_times();
+    let flat = march_lanes(&eq, lanes, &times, settings, true)?;
+    let width = eq.width();
+    Ok((0..lanes)
+        .map(|l| {
+            let at = |t: usize| &flat[t][l * width..(l + 1) * width];
+            let states = (0..times.len()).map(|t| at(t)[..n].to_vec()).collect();
+            let sens = (0..times.len()).map(|t| at(t)[n..].chunks_exact(n).map(<[f64]>::to_vec).collect()).collect();
+            (states, sens)
+        })
+        .collect())
+}
