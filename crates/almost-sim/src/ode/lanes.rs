@@ -110,13 +110,13 @@ pub(super) trait LaneEquations {
     }
 }
 
-/// An [`OdeSystem`]'s lanes: parameter blocks `[q, p]` (`width` values each, the first `m`
+/// An [`OdeSystem`]'s lanes: parameter blocks `[q, p]` (`block` values each, the first `m`
 /// prepared) end to end in `blocks`.
 pub(super) struct Plain<'a, S: ?Sized> {
     pub system: &'a S,
     pub blocks: &'a [f64],
     pub m: usize,
-    pub width: usize,
+    pub block: usize,
 }
 
 impl<S: OdeSystem + ?Sized> LaneEquations for Plain<'_, S> {
@@ -129,11 +129,11 @@ impl<S: OdeSystem + ?Sized> LaneEquations for Plain<'_, S> {
     }
 
     fn init(&self, lane: usize, y: &mut [f64]) {
-        self.system.init(&self.blocks[lane * self.width + self.m..(lane + 1) * self.width], y);
+        self.system.init(&self.blocks[lane * self.block + self.m..(lane + 1) * self.block], y);
     }
 
     fn rhs(&self, lane: usize, y: &[f64], t: f64, dy: &mut [f64]) {
-        let (q, p) = self.blocks[lane * self.width..(lane + 1) * self.width].split_at(self.m);
+        let (q, p) = self.blocks[lane * self.block..(lane + 1) * self.block].split_at(self.m);
         self.system.rhs_prepared(y, q, p, t, dy);
     }
 }

@@ -170,7 +170,7 @@ pub fn solve_lanes<S: OdeSystem + ?Sized>(
         blocks.extend_from_slice(p);
     }
     if lanes > 1 && settings.method == SolverMethod::Tsit45 {
-        let eq = lanes::Plain { system, blocks: &blocks, m, width: blocks.len() / lanes };
+        let eq = lanes::Plain { system, blocks: &blocks, m, block: blocks.len() / lanes };
         let flat = lanes::march_lanes(&eq, lanes, &times, settings, guarded)?;
         return Ok(unflatten(&flat, lanes, n));
     }
