@@ -62,6 +62,24 @@ pub enum SimError {
         /// Outputs declared by the spec.
         declared: usize,
     },
+    /// A device's declared factoring of df/dp ([`crate::OdeSystem::n_dp_factors`]) disagrees
+    /// with its `rhs_dp` (a bug in the device's code).
+    #[error(
+        "device '{device}': dp_factors x dp_coefficients give {factored:e} for df{state}/dp{parameter}, \
+         rhs_dp gives {direct:e}: the declared factoring of df/dp is wrong"
+    )]
+    DpFactors {
+        /// Device name.
+        device: String,
+        /// Index of the parameter in p = [x, A].
+        parameter: usize,
+        /// Index of the state.
+        state: usize,
+        /// The value the factoring gives.
+        factored: f64,
+        /// The value rhs_dp gives.
+        direct: f64,
+    },
     /// A recorded device, rebuilt from its config, no longer hashes to its recorded spec.
     #[error(
         "the {kind} device rebuilt from its recorded config no longer matches the recorded spec hash \

@@ -5,7 +5,8 @@
 //!
 //! ## Tasks, in the order a device researcher meets them
 //! - **Describe a device**: implement [`DeviceModel`] (closed form) or [`OdeSystem`]
-//!   (an ODE, solved by diffsol through [`OdeDevice`]); or write a DiffSL text file
+//!   (an ODE, solved by diffsol through [`OdeDevice`]; a right-hand side that needs `exp` calls
+//!   [`numeric::exp`]); or write a DiffSL text file
 //!   ([`devices::DiffSlDevice`]) and recompile nothing. A [`DeviceSpec`] declares names, units,
 //!   ranges and physical bounds; its hash identifies the physics downstream.
 //! - **Use a built-in device**: [`devices`] (`analytic`, `diode-node`, `fhn-neuron`,
@@ -35,6 +36,7 @@ pub mod grow;
 pub mod merge;
 pub mod model;
 pub mod npz;
+pub mod numeric;
 pub mod ode;
 pub mod ode_system;
 pub mod response;

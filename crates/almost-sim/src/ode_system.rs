@@ -12,6 +12,10 @@ use crate::spec::DeviceSpec;
 /// 2 cores).
 pub const LANES: usize = 32;
 
+/// States and state sensitivities at each sample time: `(states[t][k], sens[t][j][k])` with
+/// `sens[t][j][k] = d state_k / d p_j` at sample time t, `p = [x, A]`.
+pub type Trajectory = (Vec<Vec<f64>>, Vec<Vec<Vec<f64>>>);
+
 /// A device whose response is an observable of the solution of an ODE system `du/dt = f(u, p, t)`.
 ///
 /// # Example
@@ -90,6 +94,20 @@ pub trait OdeSystem: Send + Sync {
         self.jac_mul(u, p, t, v, jv);
     }
 
+    /// [`OdeSystem::rhs_prepared`] into `du` and the Jacobian df/du into `jac` (column after
+    /// column: `jac[k * n + i] = d f_i / d u_k`) at the same point, as forward sensitivities
+    /// need them at every stage. The default calls [`OdeSystem::jac_mul_prepared`] with each
+    /// unit vector (held in `du` meanwhile), then `rhs_prepared`; a device whose two share
+    /// work (the diode node's exponentials) overrides it, and must give the same values.
+    fn rhs_jacobian_prepared(&self, u: &[f64], q: &[f64], p: &[f64], t: f64, du: &mut [f64], jac: &mut [f64]) {
+        for (k, col) in jac.chunks_exact_mut(u.len()).enumerate() {
+            du.fill(0.0);
+            du[k] = 1.0;
+            self.jac_mul_prepared(u, q, p, t, du, col);
+        }
+        self.rhs_prepared(u, q, p, t, du);
+    }
+
     /// Whether [`OdeSystem::rhs_dp_mul`] is implemented, so that forward sensitivities
     /// dy/dx and dy/dA can be solved for (the `exact` training mode needs them).
     fn has_sensitivities(&self) -> bool {
@@ -113,6 +131,33 @@ pub trait OdeSystem: Send + Sync {
             self.rhs_dp_mul(u, p, t, &v, col);
             v[j] = 0.0;
         }
+    }
+
+    /// How many columns the parameter derivative factors into: `df/dp_j = sum_r g_r(u, t)
+    /// K_rj(p)`, the factors `g_r` ([`OdeSystem::dp_factors`]) depending on the states and
+    /// the coefficients `K` ([`OdeSystem::dp_coefficients`]) only on p, hence constant over a
+    /// solve. 0 (the default): no factoring is declared. A device that takes its inputs
+    /// through a weighted sum (a current `sum_i A_i x_i`) factors into a few columns whatever
+    /// its fan-in: the diode node's 32 columns at fan-in 16 into 2 (`1` and `V`). Batched
+    /// forward sensitivities ([`crate::sens::jacobians`]) then integrate one sensitivity per
+    /// factor instead of one per parameter and rebuild each parameter's as `s_j = sum_r K_rj
+    /// S_r` (exact, by linearity, where the initial state does not depend on p; elsewhere the
+    /// factors are not used). Each batch checks the factoring against [`OdeSystem::rhs_dp`]
+    /// at two states of every point and fails with [`crate::SimError::DpFactors`] where they differ.
+    fn n_dp_factors(&self) -> usize {
+        0
+    }
+
+    /// The factors at `u`: `g[r * n + k] = g_r,k(u, t)` for the `n` states, given the prepared
+    /// constants `q` ([`OdeSystem::prepare`]) as well as p.
+    fn dp_factors(&self, _u: &[f64], _q: &[f64], _p: &[f64], _t: f64, g: &mut [f64]) {
+        g.fill(0.0);
+    }
+
+    /// The coefficients, once per solve: `k[r * np + j] = K_rj(p)` for the `np` parameters
+    /// of `p = [x, A]`.
+    fn dp_coefficients(&self, _p: &[f64], k: &mut [f64]) {
+        k.fill(0.0);
     }
 
     /// `out = (du0/dp) v`; the default says the initial state does not depend on p.

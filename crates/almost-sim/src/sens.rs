@@ -14,7 +14,7 @@ use crate::solver::{SolverMethod, SolverSettings, StepGuard};
 
 type M = NalgebraMat<f64>;
 
-pub use crate::ode::sens_lanes::Trajectory;
+pub use crate::ode_system::Trajectory;
 
 /// Solves the system and its forward sensitivities with respect to every parameter.
 pub fn solve_sens<S: OdeSystem + ?Sized>(system: &S, p: &[f64], settings: &SolverSettings) -> Result<Trajectory> {
@@ -145,6 +145,11 @@ pub fn jacobians<S: OdeSystem + ?Sized>(
                     .zip(chunk)
                     .map(|((trajectory, p), (x, _))| observed(system, p, x.len(), trajectory))
                     .collect::<Vec<_>>(),
+                // a wrong factoring of df/dp is the device's bug: said, not hidden by solo solves
+                Err(SimError::DpFactors { device, parameter, state, factored, direct }) => chunk
+                    .iter()
+                    .map(|_| Err(SimError::DpFactors { device: device.clone(), parameter, state, factored, direct }))
+                    .collect(),
                 Err(_) => chunk.iter().map(alone).collect(),
             }
         })

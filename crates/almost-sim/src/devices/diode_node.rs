@@ -21,6 +21,7 @@ use std::collections::BTreeMap;
 
 use crate::devices::constants::{ConstantDef, OdeDeviceConfig, check_fan_in, require_positive, resolve};
 use crate::error::Result;
+use crate::numeric::exp_pair;
 use crate::ode::OdeSystem;
 use crate::solver::{SolverMethod, SolverSettings};
 use crate::spec::{DeviceSpec, Quantity};
@@ -135,20 +136,29 @@ impl OdeSystem for DiodeNode {
         (q[0], q[1]) = self.drive(p);
     }
 
-    /// `q = [current, conductance]`. The diode pair's current 2 I_s sinh(z) is formed from one
-    /// exponential, I_s (e^z - e^-z): near z = 0 it loses digits relative to sinh, but its
-    /// absolute error stays ~1e-16 I_s, far below what the conductance terms carry.
+    /// `q = [current, conductance]`. The diode pair's current 2 I_s sinh(z) is formed as
+    /// I_s (e^z - e^-z), both from one [`exp_pair`] (inlined, no division): near z = 0 it
+    /// loses digits relative to sinh, but its absolute error stays ~1e-16 I_s, far below what
+    /// the conductance terms carry.
     fn rhs_prepared(&self, u: &[f64], q: &[f64], _p: &[f64], _t: f64, du: &mut [f64]) {
         let v = u[0];
-        let e = (v * self.inv_nvt).exp();
-        let diode = self.i_s * (e - 1.0 / e);
+        let (up, down) = exp_pair(v * self.inv_nvt);
+        let diode = self.i_s * (up - down);
         du[0] = self.t_over_c * (q[0] - q[1] * v - diode);
     }
 
     fn jac_mul_prepared(&self, u: &[f64], q: &[f64], _p: &[f64], _t: f64, v: &[f64], jv: &mut [f64]) {
-        let e = (u[0] * self.inv_nvt).exp();
-        let diode_g = self.i_s * self.inv_nvt * (e + 1.0 / e);
+        let (up, down) = exp_pair(u[0] * self.inv_nvt);
+        let diode_g = self.i_s * self.inv_nvt * (up + down);
         jv[0] = -self.t_over_c * (q[1] + diode_g) * v[0];
+    }
+
+    /// Both from one [`exp_pair`].
+    fn rhs_jacobian_prepared(&self, u: &[f64], q: &[f64], _p: &[f64], _t: f64, du: &mut [f64], jac: &mut [f64]) {
+        let v = u[0];
+        let (up, down) = exp_pair(v * self.inv_nvt);
+        du[0] = self.t_over_c * (q[0] - q[1] * v - self.i_s * (up - down));
+        jac[0] = -self.t_over_c * (q[1] + self.i_s * self.inv_nvt * (up + down));
     }
 
     fn sample_times(&self) -> Vec<f64> {
@@ -183,6 +193,30 @@ impl OdeSystem for DiodeNode {
             s += a[i] * vx[i] + (x[i] - sign * u[0]) * va[i];
         }
         out[0] = self.t_over_c * self.g_max * s;
+    }
+
+    /// df/dp factors into `1` and `V`: df/dx_i = (T/C) G_max A_i 1, df/dA_i = (T/C) G_max
+    /// (x_i 1 - sign(A_i) V).
+    fn n_dp_factors(&self) -> usize {
+        2
+    }
+
+    fn dp_factors(&self, u: &[f64], _q: &[f64], _p: &[f64], _t: f64, g: &mut [f64]) {
+        g[0] = 1.0;
+        g[1] = u[0];
+    }
+
+    fn dp_coefficients(&self, p: &[f64], k: &mut [f64]) {
+        let (x, a) = p.split_at(self.n);
+        let (ones, volts) = k.split_at_mut(2 * self.n);
+        let scale = self.t_over_c * self.g_max;
+        for i in 0..self.n {
+            let sign = if a[i] == 0.0 { 0.0 } else { a[i].signum() };
+            ones[i] = scale * a[i];
+            ones[self.n + i] = scale * x[i];
+            volts[i] = 0.0;
+            volts[self.n + i] = -scale * sign;
+        }
     }
 
     fn rhs_dp(&self, u: &[f64], p: &[f64], _t: f64, out: &mut [f64]) {
@@ -244,6 +278,29 @@ mod tests {
         let fd = crate::model::finite_difference_jacobian(&d, &x, &a, 1e-4).unwrap();
         for (e, f) in exact.dy_dx[0].iter().chain(&exact.dy_da[0]).zip(fd.dy_dx[0].iter().chain(&fd.dy_da[0])) {
             assert!((e - f).abs() < 1e-5 * (1.0 + f.abs()), "{e} vs {f}");
+        }
+    }
+
+    #[test]
+    fn the_fused_rhs_and_jacobian_and_the_factors_are_the_separate_ones() {
+        let d = DiodeNode::new(&OdeDeviceConfig { fan_in: 3, constants: BTreeMap::new() }).unwrap();
+        let p = [0.9, -0.6, 0.3, 0.7, 0.4, -0.5];
+        let mut q = [0.0; 2];
+        d.prepare(&p, &mut q);
+        for v in [-0.7, 0.0, 0.35] {
+            let (mut du, mut jac, mut du1, mut jv) = ([0.0], [0.0], [0.0], [0.0]);
+            d.rhs_jacobian_prepared(&[v], &q, &p, 0.0, &mut du, &mut jac);
+            d.rhs_prepared(&[v], &q, &p, 0.0, &mut du1);
+            d.jac_mul_prepared(&[v], &q, &p, 0.0, &[1.0], &mut jv);
+            assert_eq!((du, jac), (du1, jv));
+            // df/dp = 1 K_0 + V K_1
+            let (mut direct, mut k, mut g) = ([0.0; 6], [0.0; 12], [0.0; 2]);
+            d.rhs_dp(&[v], &p, 0.0, &mut direct);
+            d.dp_coefficients(&p, &mut k);
+            d.dp_factors(&[v], &q, &p, 0.0, &mut g);
+            for (j, &dir) in direct.iter().enumerate() {
+                assert!((k[j] * g[0] + k[6 + j] * g[1] - dir).abs() < 1e-12 * (1.0 + dir.abs()));
+            }
         }
     }
 

@@ -146,6 +146,28 @@ impl OdeSystem for DuffingMems {
         true
     }
 
+    /// df/dp factors into one column per tone, `(0, cos(w_i t), 0)`.
+    fn n_dp_factors(&self) -> usize {
+        self.n
+    }
+
+    fn dp_factors(&self, _u: &[f64], _q: &[f64], _p: &[f64], t: f64, g: &mut [f64]) {
+        for (tone, w) in g.chunks_exact_mut(3).zip(&self.omegas) {
+            tone[0] = 0.0;
+            tone[1] = (w * t).cos();
+            tone[2] = 0.0;
+        }
+    }
+
+    fn dp_coefficients(&self, p: &[f64], k: &mut [f64]) {
+        let (x, a) = p.split_at(self.n);
+        k.fill(0.0);
+        for (i, row) in k.chunks_exact_mut(2 * self.n).enumerate() {
+            row[i] = self.f0 * a[i];
+            row[self.n + i] = self.f0 * x[i];
+        }
+    }
+
     /// The drive is the only place p enters: dF/dx_i = f0 A_i cos(w_i t), dF/dA_i = f0 x_i cos(w_i t).
     fn rhs_dp_mul(&self, _u: &[f64], p: &[f64], t: f64, v: &[f64], out: &mut [f64]) {
         let (x, a) = p.split_at(self.n);

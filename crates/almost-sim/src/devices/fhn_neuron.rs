@@ -176,6 +176,32 @@ impl OdeSystem for FhnNeuron {
         true
     }
 
+    /// df/dp factors into `(1, 0, 0)` and `(v, 0, 0)`: p enters through the synaptic
+    /// current `sum_i g |A_i| x_i (E_i - v)` alone.
+    fn n_dp_factors(&self) -> usize {
+        2
+    }
+
+    fn dp_factors(&self, u: &[f64], _q: &[f64], _p: &[f64], _t: f64, g: &mut [f64]) {
+        g.fill(0.0);
+        g[0] = 1.0;
+        g[3] = u[0];
+    }
+
+    fn dp_coefficients(&self, p: &[f64], k: &mut [f64]) {
+        let (x, a) = p.split_at(self.n);
+        let (ones, volts) = k.split_at_mut(2 * self.n);
+        for i in 0..self.n {
+            let e = if a[i] >= 0.0 { self.e_exc } else { self.e_inh };
+            let sign = if a[i] == 0.0 { 0.0 } else { a[i].signum() };
+            let (dx, da) = (self.g_max * a[i].abs(), self.g_max * sign * x[i]);
+            ones[i] = dx * e;
+            ones[self.n + i] = da * e;
+            volts[i] = -dx;
+            volts[self.n + i] = -da;
+        }
+    }
+
     /// d(dv/dt)/dx_i = g |A_i| (E_i - v),  d(dv/dt)/dA_i = g sign(A_i) x_i (E_i - v).
     fn rhs_dp_mul(&self, u: &[f64], p: &[f64], _t: f64, v: &[f64], out: &mut [f64]) {
         let (x, a) = p.split_at(self.n);

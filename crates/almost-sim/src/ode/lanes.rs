@@ -6,10 +6,10 @@
 //! start of the step), its step factor `0.9 * norm^(-1/10)` clamped to [0.5, 2] (the default
 //! integral gain 0.5 over order + 1, no proportional term), at most 40 rejections in a row,
 //! steps of at least 1e-13, and its stop-time clamp. One difference: the factor's power is
-//! taken in f32 (glibc's `pow` in f64 was a tenth of a physics evaluation's time), so the
-//! steps differ from diffsol's in the seventh digit and a lane's answer from its solo solve
-//! far below the tolerances (tested: 1e-10 for the diode node and the FitzHugh-Nagumo
-//! neuron at rtol 1e-7). A lane's answer does not depend on the lanes it is solved with, and
+//! taken by Newton's method in Rust ([`crate::numeric::inverse_tenth_root`], within a few
+//! units in the last place; glibc's `pow` was a tenth of a physics evaluation's time, and
+//! `libm`'s `powf` a fifth), so a lane's answer differs from its solo solve far below the
+//! tolerances (tested: 1e-10 for the diode node and the FitzHugh-Nagumo neuron at rtol 1e-7). A lane's answer does not depend on the lanes it is solved with, and
 //! it takes the steps its own equations need: a stiff or spiking lane does not slow the
 //! others (finished lanes leave the shared loops).
 //!
@@ -37,6 +37,8 @@ const MIN_STEP: f64 = 1e-13;
 const MIN_FACTOR: f64 = 0.5;
 const MAX_FACTOR: f64 = 2.0;
 const EXPONENT: f64 = 0.5 / 5.0;
+// the step factor's power is taken by `numeric::inverse_tenth_root`
+const _: () = assert!(EXPONENT == 0.1);
 
 /// The Tsitouras 5(4) coefficients as diffsol defines them, read once.
 static TSIT45: LazyLock<Coefficients> = LazyLock::new(Coefficients::tsit45);
@@ -104,8 +106,9 @@ pub(super) trait LaneEquations {
     fn init(&self, lane: usize, y: &mut [f64]);
     /// Lane `lane`'s right-hand side.
     fn rhs(&self, lane: usize, y: &[f64], t: f64, dy: &mut [f64]);
-    /// The error norm of a step's local error `err` against the values `y` at its start.
-    fn norm(&self, err: &[f64], y: &[f64], rtol: f64, atol: f64) -> f64 {
+    /// The error norm of lane `lane`'s local error `err` against its values `y` at the start
+    /// of the step.
+    fn norm(&self, _lane: usize, err: &[f64], y: &[f64], rtol: f64, atol: f64) -> f64 {
         mean_square(err, y, rtol, atol)
     }
 }
@@ -236,7 +239,7 @@ pub(super) fn march_lanes<E: LaneEquations>(
             for e in r.clone() {
                 err[e] = co.d.iter().enumerate().fold(0.0, |sum, (j, &d)| sum + d * k[j * len + e]);
             }
-            let norm = eq.norm(&err[r.clone()], &y[r.clone()], rtol, atol);
+            let norm = eq.norm(lane_of[slot], &err[r.clone()], &y[r.clone()], rtol, atol);
             if !norm.is_finite() {
                 return Err(SimError::NonFinite { what: "local error".into(), time: lane.t });
             }
@@ -301,6 +304,6 @@ fn step_factor(norm: f64) -> f64 {
     if norm < AT_MAX {
         MAX_FACTOR
     } else {
-        (0.9 * f64::from((norm as f32).powf(-EXPONENT as f32))).clamp(MIN_FACTOR, MAX_FACTOR)
+        (0.9 * crate::numeric::inverse_tenth_root(norm)).clamp(MIN_FACTOR, MAX_FACTOR)
     }
 }

@@ -14,6 +14,7 @@ type M = NalgebraMat<f64>;
 
 pub use crate::ode_system::{LANES, OdeSystem};
 
+mod factored_lanes;
 mod lanes;
 mod march;
 pub(crate) mod sens_lanes;
@@ -208,5 +209,7 @@ fn unflatten(flat: &[Vec<f64>], lanes: usize, n: usize) -> Vec<Vec<Vec<f64>>> {
     (0..lanes).map(|b| flat.iter().map(|y| y[b * n..(b + 1) * n].to_vec()).collect()).collect()
 }
 
+#[cfg(test)]
+mod factored_tests;
 #[cfg(test)]
 mod tests;

@@ -10,13 +10,10 @@
 use std::cell::RefCell;
 
 use crate::error::Result;
+use crate::ode::factored_lanes::Factored;
 use crate::ode::lanes::{LaneEquations, march_lanes, mean_square};
-use crate::ode_system::OdeSystem;
+use crate::ode_system::{OdeSystem, Trajectory};
 use crate::solver::SolverSettings;
-
-/// States and state sensitivities at each sample time: `(states[t][k], sens[t][j][k])` with
-/// `sens[t][j][k] = d state_k / d p_j` at sample time t, `p = [x, A]`.
-pub type Trajectory = (Vec<Vec<f64>>, Vec<Vec<Vec<f64>>>);
 
 /// The states and their sensitivity columns of every lane.
 struct Sensitivities<'a, S: ?Sized> {
@@ -27,8 +24,8 @@ struct Sensitivities<'a, S: ?Sized> {
     m: usize,
     n: usize,
     np: usize,
-    /// The Jacobian (column after column), a unit vector and df/dp, reused by every call.
-    scratch: RefCell<(Vec<f64>, Vec<f64>, Vec<f64>)>,
+    /// The Jacobian (column after column) and df/dp, reused by every call.
+    scratch: RefCell<(Vec<f64>, Vec<f64>)>,
 }
 
 impl<S: OdeSystem + ?Sized> LaneEquations for Sensitivities<'_, S> {
@@ -57,14 +54,9 @@ impl<S: OdeSystem + ?Sized> LaneEquations for Sensitivities<'_, S> {
         let q = &self.qs[lane * self.m..(lane + 1) * self.m];
         let (u, s) = y.split_at(n);
         let (du, ds) = dy.split_at_mut(n);
-        self.system.rhs_prepared(u, q, p, t, du);
         let mut scratch = self.scratch.borrow_mut();
-        let (jac, unit, dfdp) = &mut *scratch;
-        for (k, col) in jac.chunks_exact_mut(n).enumerate() {
-            unit[k] = 1.0;
-            self.system.jac_mul_prepared(u, q, p, t, unit, col);
-            unit[k] = 0.0;
-        }
+        let (jac, dfdp) = &mut *scratch;
+        self.system.rhs_jacobian_prepared(u, q, p, t, du, jac);
         self.system.rhs_dp(u, p, t, dfdp);
         if n == 1 {
             let j = jac[0];
@@ -83,7 +75,7 @@ impl<S: OdeSystem + ?Sized> LaneEquations for Sensitivities<'_, S> {
         }
     }
 
-    fn norm(&self, err: &[f64], y: &[f64], rtol: f64, atol: f64) -> f64 {
+    fn norm(&self, _lane: usize, err: &[f64], y: &[f64], rtol: f64, atol: f64) -> f64 {
         let n = self.n;
         err.chunks_exact(n).zip(y.chunks_exact(n)).fold(0.0, |worst, (e, y)| worst.max(mean_square(e, y, rtol, atol)))
     }
@@ -91,7 +83,8 @@ impl<S: OdeSystem + ?Sized> LaneEquations for Sensitivities<'_, S> {
 
 /// Solves `system` and its forward sensitivities for every parameter vector of `ps` (all of
 /// the same length) as lanes of one batch with Tsitouras 5(4); one failing lane fails the
-/// batch.
+/// batch. A device that factors its df/dp ([`OdeSystem::n_dp_factors`]) integrates one
+/// sensitivity per factor ([`super::factored_lanes`]).
 pub(crate) fn solve_sens_lanes<S: OdeSystem + ?Sized>(
     system: &S,
     ps: &[&[f64]],
@@ -104,9 +97,12 @@ pub(crate) fn solve_sens_lanes<S: OdeSystem + ?Sized>(
     for (p, q) in ps.iter().zip(qs.chunks_exact_mut(m.max(1))) {
         system.prepare(p, &mut q[..m]);
     }
-    let scratch = RefCell::new((vec![0.0; n * n], vec![0.0; n], vec![0.0; n * np]));
-    let eq = Sensitivities { system, ps, qs, m, n, np, scratch };
     let times = system.sample_times();
+    if let Some(eq) = Factored::new(system, ps, qs.clone(), m)? {
+        return Ok(eq.trajectories(&march_lanes(&eq, lanes, &times, settings, true)?));
+    }
+    let scratch = RefCell::new((vec![0.0; n * n], vec![0.0; n * np]));
+    let eq = Sensitivities { system, ps, qs, m, n, np, scratch };
     let flat = march_lanes(&eq, lanes, &times, settings, true)?;
     let width = eq.width();
     Ok((0..lanes)

@@ -1,0 +1,127 @@
+//! Factored forward sensitivities ([`super::factored_lanes`]) against the full columns, and a
+//! wrong factoring caught.
+
+use std::collections::BTreeMap;
+
+use crate::devices::{DiodeNode, DuffingMems, FhnNeuron, OdeDeviceConfig};
+use crate::error::SimError;
+use crate::model::Jacobian;
+use crate::ode_system::OdeSystem;
+use crate::sens::jacobians;
+use crate::solver::SolverSettings;
+use crate::spec::DeviceSpec;
+
+/// A device with its factoring hidden (`factors` 0) or its coefficients spoiled (`spoil` != 1).
+struct Masked<'a> {
+    inner: &'a dyn OdeSystem,
+    factors: usize,
+    spoil: f64,
+}
+
+impl OdeSystem for Masked<'_> {
+    fn spec(&self) -> &DeviceSpec {
+        self.inner.spec()
+    }
+    fn n_states(&self) -> usize {
+        self.inner.n_states()
+    }
+    fn init(&self, p: &[f64], u0: &mut [f64]) {
+        self.inner.init(p, u0)
+    }
+    fn rhs(&self, u: &[f64], p: &[f64], t: f64, du: &mut [f64]) {
+        self.inner.rhs(u, p, t, du)
+    }
+    fn jac_mul(&self, u: &[f64], p: &[f64], t: f64, v: &[f64], jv: &mut [f64]) {
+        self.inner.jac_mul(u, p, t, v, jv)
+    }
+    fn sample_times(&self) -> Vec<f64> {
+        self.inner.sample_times()
+    }
+    fn observe(&self, states: &[Vec<f64>], p: &[f64], y: &mut [f64]) {
+        self.inner.observe(states, p, y)
+    }
+    fn default_solver(&self) -> SolverSettings {
+        self.inner.default_solver()
+    }
+    fn n_prepared(&self) -> usize {
+        self.inner.n_prepared()
+    }
+    fn prepare(&self, p: &[f64], q: &mut [f64]) {
+        self.inner.prepare(p, q)
+    }
+    fn rhs_prepared(&self, u: &[f64], q: &[f64], p: &[f64], t: f64, du: &mut [f64]) {
+        self.inner.rhs_prepared(u, q, p, t, du)
+    }
+    fn jac_mul_prepared(&self, u: &[f64], q: &[f64], p: &[f64], t: f64, v: &[f64], jv: &mut [f64]) {
+        self.inner.jac_mul_prepared(u, q, p, t, v, jv)
+    }
+    fn has_sensitivities(&self) -> bool {
+        true
+    }
+    fn rhs_dp_mul(&self, u: &[f64], p: &[f64], t: f64, v: &[f64], out: &mut [f64]) {
+        self.inner.rhs_dp_mul(u, p, t, v, out)
+    }
+    fn rhs_dp(&self, u: &[f64], p: &[f64], t: f64, out: &mut [f64]) {
+        self.inner.rhs_dp(u, p, t, out)
+    }
+    fn n_dp_factors(&self) -> usize {
+        self.factors
+    }
+    fn dp_factors(&self, u: &[f64], q: &[f64], p: &[f64], t: f64, g: &mut [f64]) {
+        self.inner.dp_factors(u, q, p, t, g)
+    }
+    fn dp_coefficients(&self, p: &[f64], k: &mut [f64]) {
+        self.inner.dp_coefficients(p, k);
+        k[0] *= self.spoil;
+    }
+}
+
+fn points(n: usize, count: usize) -> Vec<Vec<f64>> {
+    (0..count).map(|i| (0..2 * n).map(|j| ((i * 2 * n + j) as f64 * 0.61).sin() * 0.9).collect()).collect()
+}
+
+fn batched(system: &dyn OdeSystem, ps: &[Vec<f64>], n: usize) -> Vec<Jacobian> {
+    let refs: Vec<(&[f64], &[f64])> = ps.iter().map(|p| p.split_at(n)).collect();
+    jacobians(system, &refs, &system.default_solver()).into_iter().map(|j| j.unwrap()).collect()
+}
+
+#[test]
+fn factored_sensitivities_are_the_full_columns_ones() {
+    // the diode node (one state, 2 factors), FitzHugh-Nagumo (three states, 2 factors) and the
+    // Duffing resonator (three states, a time-dependent factor per tone) at their default
+    // tolerances; the factored lanes take the full lanes' steps, so the two agree to rounding
+    let cfg = |n| OdeDeviceConfig { fan_in: n, constants: BTreeMap::new() };
+    let diode = DiodeNode::new(&cfg(4)).unwrap();
+    let fhn = FhnNeuron::new(&cfg(4)).unwrap();
+    let duffing = DuffingMems::new(&cfg(2)).unwrap();
+    let cases: [(&dyn OdeSystem, usize, usize, usize); 3] = [(&diode, 4, 2, 9), (&fhn, 4, 2, 9), (&duffing, 2, 2, 3)];
+    for (system, n, factors, count) in cases {
+        assert_eq!(system.n_dp_factors(), factors, "{}", system.spec().kind);
+        let ps = points(n, count);
+        let factored = batched(system, &ps, n);
+        let full = batched(&Masked { inner: system, factors: 0, spoil: 1.0 }, &ps, n);
+        for (f, g) in factored.iter().zip(&full) {
+            let scale = g.dy_dx[0].iter().chain(&g.dy_da[0]).fold(1e-3f64, |m, v| m.max(v.abs()));
+            assert!((f.y[0] - g.y[0]).abs() < 1e-10 * (1.0 + g.y[0].abs()), "{}", system.spec().kind);
+            for (a, b) in f.dy_dx[0].iter().chain(&f.dy_da[0]).zip(g.dy_dx[0].iter().chain(&g.dy_da[0])) {
+                assert!((a - b).abs() < 1e-10 * scale, "{}: factored {a} full {b}", system.spec().kind);
+            }
+        }
+    }
+}
+
+#[test]
+fn a_wrong_factoring_is_an_error_that_names_the_device() {
+    let diode = DiodeNode::new(&OdeDeviceConfig { fan_in: 3, constants: BTreeMap::new() }).unwrap();
+    let spoiled = Masked { inner: &diode, factors: 2, spoil: 2.0 };
+    let ps = points(3, 4);
+    let refs: Vec<(&[f64], &[f64])> = ps.iter().map(|p| p.split_at(3)).collect();
+    for result in jacobians(&spoiled, &refs, &diode.default_solver()) {
+        match result {
+            Err(e @ SimError::DpFactors { parameter: 0, state: 0, .. }) => {
+                assert!(e.to_string().contains("device 'diode-node'"), "{e}");
+            }
+            other => panic!("expected a DpFactors error, got {other:?}"),
+        }
+    }
+}
