@@ -11,7 +11,7 @@
 use std::cell::RefCell;
 
 use crate::error::{Result, SimError};
-use crate::ode::lanes::{LaneEquations, mean_square};
+use crate::ode::lanes::{LaneEquations, mean_square, sensitivity_rhs};
 use crate::ode_system::{OdeSystem, Trajectory};
 
 /// The states and factor sensitivities of every lane.
@@ -135,14 +135,7 @@ impl<S: OdeSystem + ?Sized> LaneEquations for Factored<'_, S> {
         let (jac, g) = &mut *scratch;
         self.system.rhs_jacobian_prepared(u, q, p, t, du, jac);
         self.system.dp_factors(u, q, p, t, g);
-        for ((dsr, sr), gr) in ds.chunks_exact_mut(n).zip(s.chunks_exact(n)).zip(g.chunks_exact(n)) {
-            dsr.copy_from_slice(gr);
-            for (col, &sk) in jac.chunks_exact(n).zip(sr) {
-                for (d, &jk) in dsr.iter_mut().zip(col) {
-                    *d += jk * sk;
-                }
-            }
-        }
+        sensitivity_rhs(n, jac, s, g, ds);
     }
 
     /// The largest of the states' mean square and each rebuilt column's, as the full solve

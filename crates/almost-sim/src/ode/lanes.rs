@@ -69,6 +69,27 @@ pub(super) fn mean_square(v: &[f64], y: &[f64], rtol: f64, atol: f64) -> f64 {
     sum / v.len() as f64
 }
 
+/// The right-hand side of sensitivity columns, `ds_c = g_c + J s_c` for every column c of
+/// `n` values (`jac` column after column): what the forward sensitivities' lanes add to the
+/// states' right-hand side.
+pub(super) fn sensitivity_rhs(n: usize, jac: &[f64], s: &[f64], g: &[f64], ds: &mut [f64]) {
+    if n == 1 {
+        let j = jac[0];
+        for ((d, &s), &g) in ds.iter_mut().zip(s).zip(g) {
+            *d = g + j * s;
+        }
+        return;
+    }
+    for ((dsc, sc), gc) in ds.chunks_exact_mut(n).zip(s.chunks_exact(n)).zip(g.chunks_exact(n)) {
+        dsc.copy_from_slice(gc);
+        for (col, &sk) in jac.chunks_exact(n).zip(sc) {
+            for (d, &jk) in dsc.iter_mut().zip(col) {
+                *d += jk * sk;
+            }
+        }
+    }
+}
+
 /// One lane's place in its solve.
 #[derive(Clone, Copy)]
 struct Lane {

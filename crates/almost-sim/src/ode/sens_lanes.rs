@@ -11,7 +11,7 @@ use std::cell::RefCell;
 
 use crate::error::Result;
 use crate::ode::factored_lanes::Factored;
-use crate::ode::lanes::{LaneEquations, march_lanes, mean_square};
+use crate::ode::lanes::{LaneEquations, march_lanes, mean_square, sensitivity_rhs};
 use crate::ode_system::{OdeSystem, Trajectory};
 use crate::solver::SolverSettings;
 
@@ -58,21 +58,7 @@ impl<S: OdeSystem + ?Sized> LaneEquations for Sensitivities<'_, S> {
         let (jac, dfdp) = &mut *scratch;
         self.system.rhs_jacobian_prepared(u, q, p, t, du, jac);
         self.system.rhs_dp(u, p, t, dfdp);
-        if n == 1 {
-            let j = jac[0];
-            for ((d, &s), &f) in ds.iter_mut().zip(s).zip(dfdp.iter()) {
-                *d = f + j * s;
-            }
-            return;
-        }
-        for ((dsj, sj), fj) in ds.chunks_exact_mut(n).zip(s.chunks_exact(n)).zip(dfdp.chunks_exact(n)) {
-            dsj.copy_from_slice(fj);
-            for (col, &sk) in jac.chunks_exact(n).zip(sj) {
-                for (d, &jk) in dsj.iter_mut().zip(col) {
-                    *d += jk * sk;
-                }
-            }
-        }
+        sensitivity_rhs(n, jac, s, dfdp, ds);
     }
 
     fn norm(&self, _lane: usize, err: &[f64], y: &[f64], rtol: f64, atol: f64) -> f64 {
