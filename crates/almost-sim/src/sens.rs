@@ -234,9 +234,9 @@ mod tests {
 
     #[test]
     fn batched_sensitivities_are_each_points_solo_ones() {
-        // the diode node (its own df/dp columns) and FitzHugh-Nagumo (three states, the
-        // default columns) at their default tolerances, 9 points (agreement measured: 1e-12 and
-        // 7e-11 of the largest derivative; the step factor is taken in f32)
+        // the diode node and FitzHugh-Nagumo (both through their factored columns) at their
+        // default tolerances, 9 points (agreement measured with the full columns and the f32
+        // step factor of an earlier version: 1e-12 and 7e-11 of the largest derivative)
         let cfg = OdeDeviceConfig { fan_in: 4, constants: BTreeMap::new() };
         let diode = crate::devices::DiodeNode::new(&cfg).unwrap();
         let fhn = FhnNeuron::new(&cfg).unwrap();

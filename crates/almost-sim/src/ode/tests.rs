@@ -33,7 +33,7 @@ fn lanes_agree_with_solo_solves_and_one_lane_is_the_solo_solve() {
         for (p, lane) in ps.iter().zip(&lanes) {
             let alone = solve(&d, p, &settings, true).unwrap();
             let diff = (lane[0][0] - alone[0][0]).abs();
-            // explicit lanes run the solo algorithm (the step factor in f32); implicit ones
+            // explicit lanes run the solo algorithm (the step factor by Newton's method); implicit ones
             // share their steps
             let bound = if method == SolverMethod::Tsit45 { 1e-10 } else { 1e-6 };
             assert!(diff < bound, "{method:?}: batched {} alone {} ({diff:e})", lane[0][0], alone[0][0]);
