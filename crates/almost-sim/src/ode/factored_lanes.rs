@@ -36,13 +36,21 @@ pub(super) struct Factored<'a, S: ?Sized> {
 impl<'a, S: OdeSystem + ?Sized> Factored<'a, S> {
     /// The factored equations of `ps` (prepared constants `qs`, `m` per lane), or `None`
     /// where the device declares no factors or the initial state of a lane depends on p;
-    /// [`SimError::DpFactors`] where the factoring disagrees with [`OdeSystem::rhs_dp`].
-    pub(super) fn new(system: &'a S, ps: &'a [&'a [f64]], qs: Vec<f64>, m: usize) -> Result<Option<Self>> {
+    /// [`SimError::DpFactors`] where the factoring disagrees with [`OdeSystem::rhs_dp`]
+    /// (checked at the start and at a time inside the first of the sample `times`).
+    pub(super) fn new(
+        system: &'a S,
+        ps: &'a [&'a [f64]],
+        qs: Vec<f64>,
+        m: usize,
+        times: &[f64],
+    ) -> Result<Option<Self>> {
         let (n, r) = (system.n_states(), system.n_dp_factors());
         let np = ps.first().map_or(0, |p| p.len());
         if r == 0 || np == 0 {
             return Ok(None);
         }
+        let t1 = 0.37 * times.first().copied().unwrap_or(1.0);
         let mut ks = vec![0.0; ps.len() * r * np];
         let (mut v, mut col) = (vec![0.0; np], vec![0.0; n]);
         for (l, (p, k)) in ps.iter().zip(ks.chunks_exact_mut(r * np)).enumerate() {
@@ -55,7 +63,7 @@ impl<'a, S: OdeSystem + ?Sized> Factored<'a, S> {
                 }
             }
             system.dp_coefficients(p, k);
-            check(system, p, &qs[l * m..(l + 1) * m], k, r)?;
+            check(system, p, &qs[l * m..(l + 1) * m], k, r, t1)?;
         }
         let scratch = RefCell::new((vec![0.0; n * n], vec![0.0; n * r]));
         let columns = RefCell::new((vec![0.0; n * np], vec![0.0; n * np]));
@@ -85,13 +93,12 @@ impl<'a, S: OdeSystem + ?Sized> Factored<'a, S> {
 }
 
 /// Compares the factoring with `rhs_dp` at the initial state and at a state away from it
-/// (at the start and at a time inside the first sample interval).
-fn check<S: OdeSystem + ?Sized>(system: &S, p: &[f64], q: &[f64], k: &[f64], r: usize) -> Result<()> {
+/// (at the start and at `t1`).
+fn check<S: OdeSystem + ?Sized>(system: &S, p: &[f64], q: &[f64], k: &[f64], r: usize, t1: f64) -> Result<()> {
     let (n, np) = (system.n_states(), p.len());
     let mut u0 = vec![0.0; n];
     system.init(p, &mut u0);
     let away: Vec<f64> = u0.iter().map(|u| u + 0.25 * (1.0 + u.abs())).collect();
-    let t1 = 0.37 * system.sample_times().first().copied().unwrap_or(1.0);
     let (mut direct, mut g) = (vec![0.0; n * np], vec![0.0; n * r]);
     for (u, t) in [(&u0, 0.0), (&away, t1)] {
         system.rhs_dp(u, p, t, &mut direct);

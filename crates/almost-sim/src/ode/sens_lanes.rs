@@ -84,7 +84,7 @@ pub(crate) fn solve_sens_lanes<S: OdeSystem + ?Sized>(
         system.prepare(p, &mut q[..m]);
     }
     let times = system.sample_times();
-    if let Some(eq) = Factored::new(system, ps, qs.clone(), m)? {
+    if let Some(eq) = Factored::new(system, ps, qs.clone(), m, &times)? {
         return Ok(eq.trajectories(&march_lanes(&eq, lanes, &times, settings, true)?));
     }
     let scratch = RefCell::new((vec![0.0; n * n], vec![0.0; n * np]));
