@@ -140,6 +140,7 @@ impl OdeSystem for DiodeNode {
     /// I_s (e^z - e^-z), both from one [`exp_pair`] (inlined, no division): near z = 0 it
     /// loses digits relative to sinh, but its absolute error stays ~1e-16 I_s, far below what
     /// the conductance terms carry.
+    #[inline]
     fn rhs_prepared(&self, u: &[f64], q: &[f64], _p: &[f64], _t: f64, du: &mut [f64]) {
         let v = u[0];
         let (up, down) = exp_pair(v * self.inv_nvt);
@@ -147,6 +148,7 @@ impl OdeSystem for DiodeNode {
         du[0] = self.t_over_c * (q[0] - q[1] * v - diode);
     }
 
+    #[inline]
     fn jac_mul_prepared(&self, u: &[f64], q: &[f64], _p: &[f64], _t: f64, v: &[f64], jv: &mut [f64]) {
         let (up, down) = exp_pair(u[0] * self.inv_nvt);
         let diode_g = self.i_s * self.inv_nvt * (up + down);
@@ -154,6 +156,7 @@ impl OdeSystem for DiodeNode {
     }
 
     /// Both from one [`exp_pair`].
+    #[inline]
     fn rhs_jacobian_prepared(&self, u: &[f64], q: &[f64], _p: &[f64], _t: f64, du: &mut [f64], jac: &mut [f64]) {
         let v = u[0];
         let (up, down) = exp_pair(v * self.inv_nvt);
@@ -201,6 +204,7 @@ impl OdeSystem for DiodeNode {
         2
     }
 
+    #[inline]
     fn dp_factors(&self, u: &[f64], _q: &[f64], _p: &[f64], _t: f64, g: &mut [f64]) {
         g[0] = 1.0;
         g[1] = u[0];

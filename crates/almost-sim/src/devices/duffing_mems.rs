@@ -151,6 +151,7 @@ impl OdeSystem for DuffingMems {
         self.n
     }
 
+    #[inline]
     fn dp_factors(&self, _u: &[f64], _q: &[f64], _p: &[f64], t: f64, g: &mut [f64]) {
         for (tone, w) in g.chunks_exact_mut(3).zip(&self.omegas) {
             tone[0] = 0.0;

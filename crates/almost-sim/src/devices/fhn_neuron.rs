@@ -144,6 +144,7 @@ impl OdeSystem for FhnNeuron {
     }
 
     /// `q = [g, ge]` of [`FhnNeuron::synapses`].
+    #[inline]
     fn rhs_prepared(&self, u: &[f64], q: &[f64], _p: &[f64], _t: f64, du: &mut [f64]) {
         let (g, ge) = (q[0], q[1]);
         let (v, w) = (u[0], u[1]);
@@ -152,6 +153,7 @@ impl OdeSystem for FhnNeuron {
         du[2] = v;
     }
 
+    #[inline]
     fn jac_mul_prepared(&self, u: &[f64], q: &[f64], _p: &[f64], _t: f64, v: &[f64], jv: &mut [f64]) {
         let g = q[0];
         let vm = u[0];
@@ -182,6 +184,7 @@ impl OdeSystem for FhnNeuron {
         2
     }
 
+    #[inline]
     fn dp_factors(&self, u: &[f64], _q: &[f64], _p: &[f64], _t: f64, g: &mut [f64]) {
         g.fill(0.0);
         g[0] = 1.0;

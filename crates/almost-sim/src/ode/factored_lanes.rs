@@ -153,14 +153,20 @@ impl<S: OdeSystem + ?Sized> LaneEquations for Factored<'_, S> {
         let (ef, yf) = (&err[n..], &y[n..]);
         let mut columns = self.columns.borrow_mut();
         let (e, v) = &mut *columns;
-        // e[s * np + j], v[s * np + j]: state s of column j's error and value
-        e.fill(0.0);
-        v.fill(0.0);
-        for (kf, (ef, yf)) in k.chunks_exact(np).zip(ef.chunks_exact(n).zip(yf.chunks_exact(n))) {
+        // e[s * np + j], v[s * np + j]: state s of column j's error and value; the first
+        // factor's products are stored (0 + x is x, and a zero's sign does not reach the norm)
+        for (f, (kf, (ef, yf))) in k.chunks_exact(np).zip(ef.chunks_exact(n).zip(yf.chunks_exact(n))).enumerate() {
             for ((es, vs), (&ec, &yc)) in e.chunks_exact_mut(np).zip(v.chunks_exact_mut(np)).zip(ef.iter().zip(yf)) {
-                for ((e, v), &kj) in es.iter_mut().zip(vs.iter_mut()).zip(kf) {
-                    *e += kj * ec;
-                    *v += kj * yc;
+                if f == 0 {
+                    for ((e, v), &kj) in es.iter_mut().zip(vs.iter_mut()).zip(kf) {
+                        *e = kj * ec;
+                        *v = kj * yc;
+                    }
+                } else {
+                    for ((e, v), &kj) in es.iter_mut().zip(vs.iter_mut()).zip(kf) {
+                        *e += kj * ec;
+                        *v += kj * yc;
+                    }
                 }
             }
         }
@@ -171,8 +177,23 @@ impl<S: OdeSystem + ?Sized> LaneEquations for Factored<'_, S> {
         }
         let worst = mean_square(&err[..n], &y[..n], rtol, atol);
         if n == 1 {
-            return e.iter().fold(worst, |m, &x| m.max(x));
+            return largest(worst, e);
         }
         (0..np).fold(worst, |m, j| m.max((0..n).fold(0.0, |sum, s| sum + e[s * np + j]) / n as f64))
     }
+}
+
+/// The largest of `init` and `values` as a fold of `f64::max` gives it (NaNs ignored), in
+/// four independent chains: `max` is exact, so the grouping does not change the answer.
+pub(super) fn largest(init: f64, values: &[f64]) -> f64 {
+    let mut m = [init; 4];
+    let chunks = values.chunks_exact(4);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for (m, &x) in m.iter_mut().zip(c) {
+            *m = m.max(x);
+        }
+    }
+    let tail = rest.iter().fold(m[0], |m, &x| m.max(x));
+    tail.max(m[1]).max(m[2].max(m[3]))
 }

@@ -125,3 +125,20 @@ fn a_wrong_factoring_is_an_error_that_names_the_device() {
         }
     }
 }
+
+/// The norm's largest column in four chains is the plain fold of `f64::max`, NaNs included.
+#[test]
+fn the_largest_column_is_the_folds() {
+    let values: Vec<f64> = (0..23).map(|i| ((i * 29 % 17) as f64 * 0.37).powi(2)).collect();
+    for len in 0..values.len() {
+        for init in [0.0, 3.5, f64::NAN] {
+            let mut v = values[..len].to_vec();
+            if len > 4 {
+                v[len / 2] = f64::NAN;
+            }
+            let fold = v.iter().fold(init, |m, &x| m.max(x));
+            let got = super::factored_lanes::largest(init, &v);
+            assert!(got.to_bits() == fold.to_bits(), "{len} values from {init}: {got} vs {fold}");
+        }
+    }
+}

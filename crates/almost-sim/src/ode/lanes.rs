@@ -19,16 +19,11 @@
 //! ([`super::sens_lanes`]). diffsol stays the engine of every solo and implicit solve, and the
 //! reference this path is tested against (`ode/tests.rs`).
 
-use std::sync::LazyLock;
-
-use diffsol::Tableau;
-
 use crate::error::{Result, SimError};
+use crate::ode::tsit45::{STAGES, TSIT45, local_error, stage_input};
 use crate::ode_system::OdeSystem;
 use crate::solver::SolverSettings;
 
-/// Stages of Tsitouras 5(4).
-const STAGES: usize = 7;
 /// diffsol's defaults: `OdeSolverOptions::max_error_test_failures`, `min_timestep`, the
 /// explicit solvers' shrink and growth limits, and the controller's exponent
 /// `pi_control_integral / (order + 1)` applied to the mean-square norm.
@@ -40,29 +35,6 @@ const EXPONENT: f64 = 0.5 / 5.0;
 // the step factor's power is taken by `numeric::inverse_tenth_root`
 const _: () = assert!(EXPONENT == 0.1);
 
-/// The Tsitouras 5(4) coefficients as diffsol defines them, read once.
-static TSIT45: LazyLock<Coefficients> = LazyLock::new(Coefficients::tsit45);
-
-struct Coefficients {
-    a: [[f64; STAGES]; STAGES],
-    c: [f64; STAGES],
-    d: [f64; STAGES],
-    order: usize,
-}
-
-impl Coefficients {
-    fn tsit45() -> Self {
-        let t = Tableau::<f64>::tsit45();
-        let mut a = [[0.0; STAGES]; STAGES];
-        for (i, row) in a.iter_mut().enumerate() {
-            for (j, v) in row.iter_mut().enumerate().take(i) {
-                *v = t.a(i, j);
-            }
-        }
-        Self { a, c: std::array::from_fn(|i| t.c()[i]), d: std::array::from_fn(|i| t.d()[i]), order: t.order() }
-    }
-}
-
 /// Mean square of `v / (|y| rtol + atol)`: diffsol's `squared_norm`.
 pub(super) fn mean_square(v: &[f64], y: &[f64], rtol: f64, atol: f64) -> f64 {
     let sum: f64 = v.iter().zip(y).map(|(&v, &y)| (v / (y.abs() * rtol + atol)).powi(2)).sum();
@@ -72,6 +44,7 @@ pub(super) fn mean_square(v: &[f64], y: &[f64], rtol: f64, atol: f64) -> f64 {
 /// The right-hand side of sensitivity columns, `ds_c = g_c + J s_c` for every column c of
 /// `n` values (`jac` column after column): what the forward sensitivities' lanes add to the
 /// states' right-hand side.
+#[inline]
 pub(super) fn sensitivity_rhs(n: usize, jac: &[f64], s: &[f64], g: &[f64], ds: &mut [f64]) {
     if n == 1 {
         let j = jac[0];
@@ -177,6 +150,7 @@ pub(super) fn march_lanes<E: LaneEquations>(
     let len = lanes * n;
     let (mut y, mut dy, mut ys, mut fnew) = (vec![0.0; len], vec![0.0; len], vec![0.0; len], vec![0.0; len]);
     let mut err = vec![0.0; len];
+    let (mut norms, mut factors) = (vec![0.0; lanes], vec![0.0; lanes]);
     let mut k = vec![0.0; STAGES * len];
     let mut out = vec![vec![0.0; len]; times.len()];
     let fail = |t: f64, message: String| SimError::Solver { time: t, message };
@@ -232,18 +206,7 @@ pub(super) fn march_lanes<E: LaneEquations>(
         }
         for i in 1..STAGES {
             // every live lane's stage input at once: y + sum_j a_ij k_j
-            // the copy of y rides on the first product (a_i0 is non-zero in every stage)
-            let a0 = co.a[i][0];
-            for ((s, &y), &k0) in ys[..live].iter_mut().zip(&y[..live]).zip(&k[..live]) {
-                *s = y + a0 * k0;
-            }
-            for (j, &a) in co.a[i].iter().enumerate().take(i).skip(1) {
-                if a != 0.0 {
-                    for (s, &kj) in ys[..live].iter_mut().zip(&k[j * len..j * len + live]) {
-                        *s += a * kj;
-                    }
-                }
-            }
+            stage_input(i, &co.a[i], &y[..live], &k, len, &mut ys[..live]);
             let ki = &mut k[i * len..(i + 1) * len];
             for (slot, lane) in state[..active].iter().enumerate() {
                 let r = slot * n..(slot + 1) * n;
@@ -255,16 +218,22 @@ pub(super) fn march_lanes<E: LaneEquations>(
         }
         // ys holds every live lane's y + sum_j b_j k_j (the last stage is the new state) and
         // fnew the right-hand side there
+        // every live value's local error, then every lane's norm and step factor, each in a
+        // loop of its own (the lanes' factors are independent chains the core overlaps)
+        local_error(&co.d, &k, len, &mut err[..live]);
+        for (slot, norm) in norms[..active].iter_mut().enumerate() {
+            let r = slot * n..(slot + 1) * n;
+            *norm = eq.norm(lane_of[slot], &err[r.clone()], &y[r], rtol, atol);
+        }
+        for (factor, &norm) in factors[..active].iter_mut().zip(&norms[..active]) {
+            *factor = step_factor(norm);
+        }
         for (slot, lane) in state[..active].iter_mut().enumerate() {
             let r = slot * n..(slot + 1) * n;
-            for e in r.clone() {
-                err[e] = co.d.iter().enumerate().fold(0.0, |sum, (j, &d)| sum + d * k[j * len + e]);
-            }
-            let norm = eq.norm(lane_of[slot], &err[r.clone()], &y[r.clone()], rtol, atol);
+            let (norm, factor) = (norms[slot], factors[slot]);
             if !norm.is_finite() {
                 return Err(SimError::NonFinite { what: "local error".into(), time: lane.t });
             }
-            let factor = step_factor(norm);
             if norm >= 1.0 {
                 lane.h *= factor;
                 lane.rejections += 1;

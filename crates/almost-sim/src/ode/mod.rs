@@ -18,6 +18,7 @@ mod factored_lanes;
 mod lanes;
 mod march;
 pub(crate) mod sens_lanes;
+mod tsit45;
 
 use march::first_step;
 pub(crate) use march::march;
