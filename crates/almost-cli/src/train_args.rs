@@ -115,8 +115,12 @@ pub enum Command {
     /// whole test set (`almost-train network --physics`).
     Compare {
         /// Run folders made by `almost-train network`.
-        #[arg(required = true)]
+        #[arg(required_unless_present = "rows")]
         runs: Vec<PathBuf>,
+        /// Rows of an earlier compare.csv to draw and table with the run folders (runs whose
+        /// folders are gone); a row of a run folder given too is left out. Repeat for more.
+        #[arg(long)]
+        rows: Vec<PathBuf>,
         /// Folder for compare.csv and compare.svg.
         #[arg(long)]
         out: PathBuf,

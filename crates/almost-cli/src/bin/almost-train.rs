@@ -142,8 +142,11 @@ fn main() -> Result<()> {
                 eprintln!("wrote {} and {}", out.join("sweep.csv").display(), out.join("sweep.svg").display());
             }
         }
-        Command::Compare { runs, out, published } => {
-            let groups = almost_net::compare::gather(&runs)?;
+        Command::Compare { runs, rows, out, published } => {
+            let mut groups = almost_net::compare::gather(&runs)?;
+            for file in &rows {
+                almost_net::compare::rows::merge(&mut groups, almost_net::compare::rows::read_rows(file)?);
+            }
             print!("{}", almost_net::compare::table(&groups));
             almost_net::compare::write_csv(&out.join("compare.csv"), &groups)?;
             almost_net::compare::plot::plot(&out.join("compare.svg"), &groups, &published)?;

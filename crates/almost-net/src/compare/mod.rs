@@ -4,6 +4,7 @@
 //! of devices next to published results ([`plot`]).
 
 pub mod plot;
+pub mod rows;
 
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
@@ -237,9 +238,7 @@ pub fn table(groups: &[Group]) -> String {
 
 /// `compare.csv`: one row per run (pandas: `pd.read_csv`).
 pub fn write_csv(path: &Path, groups: &[Group]) -> Result<()> {
-    let mut s = String::from(
-        "network,dataset,run,seed,devices,parameters,surrogate_accuracy,physics_accuracy,physics_images,test_images,box_exit_share\n",
-    );
+    let mut s = format!("{}\n", rows::HEADER);
     for g in groups {
         for r in &g.runs {
             let _ = writeln!(
