@@ -9,11 +9,10 @@ use crate::error::{NetError, Result};
 /// The header [`super::write_csv`] writes, and the one a rows file must have.
 pub const HEADER: &str = "network,dataset,run,seed,devices,parameters,surrogate_accuracy,physics_accuracy,physics_images,test_images,box_exit_share";
 
-/// One row: the network's label, the data set, and the run.
+/// One row: the data set and the run (its `name` is the group label the row was written
+/// under).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Row {
-    /// The group label the row was written under.
-    pub network: String,
     /// The data set's folder name.
     pub dataset: String,
     /// The run.
@@ -40,8 +39,9 @@ pub fn read_rows(path: &Path) -> Result<Vec<Row>> {
             continue;
         }
         let f: Vec<&str> = line.split(',').collect();
-        if f.len() != 11 {
-            return Err(bad(i + 1, format!("{} fields, expected 11", f.len())));
+        let fields = HEADER.split(',').count();
+        if f.len() != fields {
+            return Err(bad(i + 1, format!("{} fields, expected {fields}", f.len())));
         }
         let num = |k: usize| -> Result<f64> {
             f[k].trim().parse::<f64>().map_err(|_| bad(i + 1, format!("{:?} is not a number", f[k])))
@@ -66,7 +66,7 @@ pub fn read_rows(path: &Path) -> Result<Vec<Row>> {
             test_images: count(9)?,
             box_exits: optional(10)?,
         };
-        rows.push(Row { network: f[0].trim().to_string(), dataset: f[1].trim().to_string(), point });
+        rows.push(Row { dataset: f[1].trim().to_string(), point });
     }
     Ok(rows)
 }
@@ -78,9 +78,9 @@ pub fn merge(groups: &mut Vec<Group>, rows: Vec<Row>) {
         if groups.iter().any(|g| g.runs.iter().any(|r| r.run == row.point.run)) {
             continue;
         }
-        match groups.iter_mut().find(|g| g.name == row.network && g.dataset == row.dataset) {
+        match groups.iter_mut().find(|g| g.name == row.point.name && g.dataset == row.dataset) {
             Some(g) => g.runs.push(row.point),
-            None => groups.push(Group { name: row.network, dataset: row.dataset, runs: vec![row.point] }),
+            None => groups.push(Group { name: row.point.name.clone(), dataset: row.dataset, runs: vec![row.point] }),
         }
     }
 }
