@@ -89,6 +89,40 @@ pub trait OdeSystem: Send + Sync {
         self.rhs(u, p, t, du);
     }
 
+    /// [`OdeSystem::rhs_prepared`] of `lanes` solves at once. States and prepared constants
+    /// are state-major in rows of `stride` values: state e of solve l at `u[e * stride + l]`
+    /// (and so `du`), its prepared constant i at `q[i * stride + l]`; its parameters `p = [x,
+    /// A]` are the l-th of `lanes` equal blocks of `p`, its time `t[l]`. The batched
+    /// Tsitouras lanes ([`crate::ode::solve_lanes`]) call it at every stage. The default calls
+    /// `rhs_prepared` solve by solve; a device overrides it with loops over the solves, which
+    /// the compiler vectorises, and must give `rhs_prepared`'s values bit for bit.
+    #[allow(clippy::too_many_arguments)]
+    fn rhs_lanes(&self, lanes: usize, stride: usize, u: &[f64], q: &[f64], p: &[f64], t: &[f64], du: &mut [f64]) {
+        let (n, m, np) = (self.n_states(), self.n_prepared(), p.len() / lanes.max(1));
+        let mut small = [0.0; 32];
+        let mut large = Vec::new();
+        let buf = if 2 * n + m <= small.len() {
+            &mut small[..2 * n + m]
+        } else {
+            large.resize(2 * n + m, 0.0);
+            &mut large[..]
+        };
+        let (us, rest) = buf.split_at_mut(n);
+        let (dus, qs) = rest.split_at_mut(n);
+        for l in 0..lanes {
+            for (i, v) in us.iter_mut().enumerate() {
+                *v = u[i * stride + l];
+            }
+            for (i, v) in qs.iter_mut().enumerate() {
+                *v = q[i * stride + l];
+            }
+            self.rhs_prepared(us, qs, &p[l * np..(l + 1) * np], t[l], dus);
+            for (i, &d) in dus.iter().enumerate() {
+                du[i * stride + l] = d;
+            }
+        }
+    }
+
     /// [`OdeSystem::jac_mul`] given the prepared constants `q` as well as `p`; must equal it.
     fn jac_mul_prepared(&self, u: &[f64], _q: &[f64], p: &[f64], t: f64, v: &[f64], jv: &mut [f64]) {
         self.jac_mul(u, p, t, v, jv);

@@ -102,6 +102,13 @@ impl DiodeNode {
         }
         (current, conductance)
     }
+
+    /// dV/dt (in units of 1/T) at V = v given the drive (`current`, `conductance`).
+    #[inline(always)]
+    fn slope(&self, v: f64, current: f64, conductance: f64) -> f64 {
+        let (up, down) = exp_pair(v * self.inv_nvt);
+        self.t_over_c * (current - conductance * v - self.i_s * (up - down))
+    }
 }
 
 impl OdeSystem for DiodeNode {
@@ -142,10 +149,16 @@ impl OdeSystem for DiodeNode {
     /// the conductance terms carry.
     #[inline]
     fn rhs_prepared(&self, u: &[f64], q: &[f64], _p: &[f64], _t: f64, du: &mut [f64]) {
-        let v = u[0];
-        let (up, down) = exp_pair(v * self.inv_nvt);
-        let diode = self.i_s * (up - down);
-        du[0] = self.t_over_c * (q[0] - q[1] * v - diode);
+        du[0] = self.slope(u[0], q[0], q[1]);
+    }
+
+    /// [`DiodeNode::slope`] over every solve in one loop.
+    #[inline]
+    fn rhs_lanes(&self, lanes: usize, stride: usize, u: &[f64], q: &[f64], _p: &[f64], _t: &[f64], du: &mut [f64]) {
+        let (current, conductance) = (&q[..lanes], &q[stride..stride + lanes]);
+        for (((du, &v), &i), &g) in du[..lanes].iter_mut().zip(&u[..lanes]).zip(current).zip(conductance) {
+            *du = self.slope(v, i, g);
+        }
     }
 
     #[inline]

@@ -107,6 +107,12 @@ impl FhnNeuron {
         }
         (g, ge)
     }
+
+    /// (dv/dt, dw/dt) at (v, w) given the synaptic sums (g, ge).
+    #[inline(always)]
+    fn field(&self, v: f64, w: f64, g: f64, ge: f64) -> (f64, f64) {
+        (v - v * v * v / 3.0 - w + ge - g * v, self.phi * (v + self.a - self.b * w))
+    }
 }
 
 impl OdeSystem for FhnNeuron {
@@ -146,11 +152,21 @@ impl OdeSystem for FhnNeuron {
     /// `q = [g, ge]` of [`FhnNeuron::synapses`].
     #[inline]
     fn rhs_prepared(&self, u: &[f64], q: &[f64], _p: &[f64], _t: f64, du: &mut [f64]) {
-        let (g, ge) = (q[0], q[1]);
-        let (v, w) = (u[0], u[1]);
-        du[0] = v - v * v * v / 3.0 - w + ge - g * v;
-        du[1] = self.phi * (v + self.a - self.b * w);
-        du[2] = v;
+        (du[0], du[1]) = self.field(u[0], u[1], q[0], q[1]);
+        du[2] = u[0];
+    }
+
+    /// [`FhnNeuron::field`] over every solve, in loops the compiler vectorises.
+    #[inline]
+    fn rhs_lanes(&self, lanes: usize, stride: usize, u: &[f64], q: &[f64], _p: &[f64], _t: &[f64], du: &mut [f64]) {
+        let (v, w) = (&u[..lanes], &u[stride..stride + lanes]);
+        let (g, ge) = (&q[..lanes], &q[stride..stride + lanes]);
+        let (dv, rest) = du.split_at_mut(stride);
+        let (dw, di) = rest.split_at_mut(stride);
+        for l in 0..lanes {
+            (dv[l], dw[l]) = self.field(v[l], w[l], g[l], ge[l]);
+        }
+        di[..lanes].copy_from_slice(v);
     }
 
     #[inline]

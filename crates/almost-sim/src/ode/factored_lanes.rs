@@ -11,7 +11,7 @@
 use std::cell::RefCell;
 
 use crate::error::{Result, SimError};
-use crate::ode::lanes::{LaneEquations, mean_square, sensitivity_rhs};
+use crate::ode::lanes::{LaneEquations, Slots, each_lane, each_norm, mean_square, sensitivity_rhs};
 use crate::ode_system::{OdeSystem, Trajectory};
 
 /// The states and factor sensitivities of every lane.
@@ -133,7 +133,18 @@ impl<S: OdeSystem + ?Sized> LaneEquations for Factored<'_, S> {
         s.fill(0.0);
     }
 
-    fn rhs(&self, lane: usize, y: &[f64], t: f64, dy: &mut [f64]) {
+    fn rhs(&self, at: &Slots, y: &[f64], t: &[f64], dy: &mut [f64]) {
+        each_lane(self.width(), at, y, t, dy, |lane, y, t, dy| self.rhs_lane(lane, y, t, dy));
+    }
+
+    fn norms(&self, at: &Slots, err: &[f64], y: &[f64], (rtol, atol): (f64, f64), out: &mut [f64]) {
+        each_norm(self.width(), at, err, y, out, |lane, err, y| self.norm_lane(lane, err, y, rtol, atol));
+    }
+}
+
+impl<S: OdeSystem + ?Sized> Factored<'_, S> {
+    /// Lane `lane`'s right-hand side: the states' and every factor sensitivity's.
+    fn rhs_lane(&self, lane: usize, y: &[f64], t: f64, dy: &mut [f64]) {
         let (n, p) = (self.n, self.ps[lane]);
         let q = &self.qs[lane * self.m..(lane + 1) * self.m];
         let (u, s) = y.split_at(n);
@@ -147,7 +158,7 @@ impl<S: OdeSystem + ?Sized> LaneEquations for Factored<'_, S> {
 
     /// The largest of the states' mean square and each rebuilt column's, as the full solve
     /// (the same sums in the same order), the columns' weighted errors in flat loops.
-    fn norm(&self, lane: usize, err: &[f64], y: &[f64], rtol: f64, atol: f64) -> f64 {
+    fn norm_lane(&self, lane: usize, err: &[f64], y: &[f64], rtol: f64, atol: f64) -> f64 {
         let (n, r, np) = (self.n, self.r, self.np);
         let k = &self.ks[lane * r * np..(lane + 1) * r * np];
         let (ef, yf) = (&err[n..], &y[n..]);

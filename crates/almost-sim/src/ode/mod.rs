@@ -15,6 +15,7 @@ type M = NalgebraMat<f64>;
 pub use crate::ode_system::{LANES, OdeSystem};
 
 mod factored_lanes;
+mod lane_march;
 mod lanes;
 mod march;
 pub(crate) mod sens_lanes;
@@ -173,7 +174,7 @@ pub fn solve_lanes<S: OdeSystem + ?Sized>(
     }
     if lanes > 1 && settings.method == SolverMethod::Tsit45 {
         let eq = lanes::Plain { system, blocks: &blocks, m, block: blocks.len() / lanes };
-        let flat = lanes::march_lanes(&eq, lanes, &times, settings, guarded)?;
+        let flat = lane_march::march_lanes(&eq, lanes, &times, settings, guarded)?;
         return Ok(unflatten(&flat, lanes, n));
     }
     let problem = OdeBuilder::<M>::new()

@@ -11,7 +11,8 @@ use std::cell::RefCell;
 
 use crate::error::Result;
 use crate::ode::factored_lanes::Factored;
-use crate::ode::lanes::{LaneEquations, march_lanes, mean_square, sensitivity_rhs};
+use crate::ode::lane_march::march_lanes;
+use crate::ode::lanes::{LaneEquations, Slots, each_lane, each_norm, mean_square, sensitivity_rhs};
 use crate::ode_system::{OdeSystem, Trajectory};
 use crate::solver::SolverSettings;
 
@@ -49,7 +50,24 @@ impl<S: OdeSystem + ?Sized> LaneEquations for Sensitivities<'_, S> {
         }
     }
 
-    fn rhs(&self, lane: usize, y: &[f64], t: f64, dy: &mut [f64]) {
+    fn rhs(&self, at: &Slots, y: &[f64], t: &[f64], dy: &mut [f64]) {
+        each_lane(self.width(), at, y, t, dy, |lane, y, t, dy| self.rhs_lane(lane, y, t, dy));
+    }
+
+    /// The largest of the states' and each column's mean square.
+    fn norms(&self, at: &Slots, err: &[f64], y: &[f64], (rtol, atol): (f64, f64), out: &mut [f64]) {
+        let n = self.n;
+        each_norm(self.width(), at, err, y, out, |_, err, y| {
+            err.chunks_exact(n)
+                .zip(y.chunks_exact(n))
+                .fold(0.0, |worst, (e, y)| worst.max(mean_square(e, y, rtol, atol)))
+        });
+    }
+}
+
+impl<S: OdeSystem + ?Sized> Sensitivities<'_, S> {
+    /// Lane `lane`'s right-hand side: the states' and every column's.
+    fn rhs_lane(&self, lane: usize, y: &[f64], t: f64, dy: &mut [f64]) {
         let (n, p) = (self.n, self.ps[lane]);
         let q = &self.qs[lane * self.m..(lane + 1) * self.m];
         let (u, s) = y.split_at(n);
@@ -59,11 +77,6 @@ impl<S: OdeSystem + ?Sized> LaneEquations for Sensitivities<'_, S> {
         self.system.rhs_jacobian_prepared(u, q, p, t, du, jac);
         self.system.rhs_dp(u, p, t, dfdp);
         sensitivity_rhs(n, jac, s, dfdp, ds);
-    }
-
-    fn norm(&self, _lane: usize, err: &[f64], y: &[f64], rtol: f64, atol: f64) -> f64 {
-        let n = self.n;
-        err.chunks_exact(n).zip(y.chunks_exact(n)).fold(0.0, |worst, (e, y)| worst.max(mean_square(e, y, rtol, atol)))
     }
 }
 

@@ -2,7 +2,7 @@
 //! `tests/generation.rs`, the blow-up device).
 
 use super::*;
-use crate::devices::{DiodeNode, FhnNeuron, OdeDeviceConfig};
+use crate::devices::{DiodeNode, DuffingMems, FhnNeuron, OdeDeviceConfig};
 
 fn points(n: usize, count: usize, seed: u64) -> Vec<Vec<f64>> {
     let mut s = seed;
@@ -119,4 +119,54 @@ fn a_lanes_answer_does_not_depend_on_its_companions() {
     let one = solve_lanes(&system, &first, &settings, true).unwrap();
     let other = solve_lanes(&system, &second, &settings, true).unwrap();
     assert_eq!(one[0], other[6]);
+    // every lane in the reverse order: the slots finish in another order, the rows are
+    // shortened around other lanes
+    let reversed: Vec<&[f64]> = first.iter().rev().copied().collect();
+    let back = solve_lanes(&system, &reversed, &settings, true).unwrap();
+    for (l, lane) in one.iter().enumerate() {
+        assert_eq!(*lane, back[first.len() - 1 - l], "lane {l}");
+    }
+}
+
+#[test]
+fn rhs_of_many_solves_at_once_is_each_solves_bit_for_bit() {
+    // the diode node and FitzHugh-Nagumo override rhs_lanes; the Duffing resonator (forced:
+    // its right-hand side reads p and t) takes the default
+    let n = 5;
+    let config = OdeDeviceConfig { fan_in: n, constants: Default::default() };
+    let systems: Vec<Box<dyn OdeSystem>> = vec![
+        Box::new(node(n)),
+        Box::new(FhnNeuron::new(&config).unwrap()),
+        Box::new(DuffingMems::new(&config).unwrap()),
+    ];
+    let (lanes, stride) = (6, 9);
+    let ps = points(n, lanes, 23);
+    for system in &systems {
+        let (states, m) = (system.n_states(), system.n_prepared());
+        let mut u = vec![f64::NAN; states * stride];
+        let mut q = vec![f64::NAN; m * stride];
+        let t: Vec<f64> = (0..lanes).map(|l| 0.1 + 0.13 * l as f64).collect();
+        let mut expected = vec![f64::NAN; states * stride];
+        for (l, p) in ps.iter().enumerate() {
+            let mut ql = vec![0.0; m];
+            system.prepare(p, &mut ql);
+            let ul: Vec<f64> = (0..states).map(|i| 0.4 * p[i] - 0.1 * i as f64).collect();
+            let mut du = vec![0.0; states];
+            system.rhs_prepared(&ul, &ql, p, t[l], &mut du);
+            for i in 0..states {
+                u[i * stride + l] = ul[i];
+                expected[i * stride + l] = du[i];
+            }
+            for (i, &v) in ql.iter().enumerate() {
+                q[i * stride + l] = v;
+            }
+        }
+        let p: Vec<f64> = ps.concat();
+        let mut du = vec![f64::NAN; states * stride];
+        system.rhs_lanes(lanes, stride, &u, &q, &p, &t, &mut du);
+        for (i, (got, want)) in du.iter().zip(&expected).enumerate() {
+            // the slots past the live lanes are left alone
+            assert!(got.to_bits() == want.to_bits(), "{} value {i}: {got} {want}", system.spec().kind);
+        }
+    }
 }
