@@ -134,12 +134,7 @@ pub(super) fn march_lanes<E: LaneEquations>(
         }
         let at = Slots { lanes: &lane_of[..active], stride, c: &c, b: &b };
         // first stage from the last one of the step before (first same as last)
-        for e in 0..n {
-            let r = e * stride..e * stride + active;
-            for ((k, &d), &h) in k[r.clone()].iter_mut().zip(&dy[r]).zip(&h[..active]) {
-                *k = h * d;
-            }
-        }
+        times_step(&mut k[..len], &dy[..len], &h[..active]);
         for i in 1..STAGES {
             // every live lane's stage input at once: y + sum_j a_ij k_j
             stage_input(i, &co.a[i], &y[..len], &k, len, &mut ys[..len]);
@@ -147,13 +142,7 @@ pub(super) fn march_lanes<E: LaneEquations>(
                 *ts = t + co.c[i] * h;
             }
             eq.rhs(&at, &ys, &ts, &mut fnew);
-            let ki = &mut k[i * len..(i + 1) * len];
-            for e in 0..n {
-                let r = e * stride..e * stride + active;
-                for ((k, &f), &h) in ki[r.clone()].iter_mut().zip(&fnew[r]).zip(&h[..active]) {
-                    *k = h * f;
-                }
-            }
+            times_step(&mut k[i * len..(i + 1) * len], &fnew[..len], &h[..active]);
         }
         // ys holds every live lane's y + sum_j b_j k_j (the last stage is the new state) and
         // fnew the right-hand side there; then every live value's local error, every lane's
@@ -246,6 +235,15 @@ pub(super) fn march_lanes<E: LaneEquations>(
         }
     }
     Ok(out)
+}
+
+/// `k = h f` for every value of the state-major rows `f` (as long as `h`, one step per slot).
+fn times_step(k: &mut [f64], f: &[f64], h: &[f64]) {
+    for (k, f) in k.chunks_exact_mut(h.len()).zip(f.chunks_exact(h.len())) {
+        for ((k, &f), &h) in k.iter_mut().zip(f).zip(h) {
+            *k = h * f;
+        }
+    }
 }
 
 /// `new` where `mask` is all ones, `old` where it is zero, bit for bit (a blend the compiler
