@@ -188,6 +188,54 @@ pub trait OdeSystem: Send + Sync {
         g.fill(0.0);
     }
 
+    /// [`OdeSystem::rhs_jacobian_prepared`] and [`OdeSystem::dp_factors`] of `lanes` solves
+    /// at once, in the layout of [`OdeSystem::rhs_lanes`]: entry e of solve l's `du`, `jac` and
+    /// `g` at `[e * stride + l]`. The factored forward sensitivities call it at every stage.
+    /// The default calls the two solve by solve; a device overrides it with loops over the
+    /// solves (the diode node's exponentials vectorise) and must give their values bit for bit.
+    #[allow(clippy::too_many_arguments)]
+    fn rhs_jacobian_factors_lanes(
+        &self,
+        lanes: usize,
+        stride: usize,
+        u: &[f64],
+        q: &[f64],
+        p: &[f64],
+        t: &[f64],
+        (du, jac, g): (&mut [f64], &mut [f64], &mut [f64]),
+    ) {
+        let (n, m, np, r) = (self.n_states(), self.n_prepared(), p.len() / lanes.max(1), self.n_dp_factors());
+        let width = 2 * n + m + n * n + n * r;
+        let mut small = [0.0; 64];
+        let mut large = Vec::new();
+        let buf = if width <= small.len() {
+            &mut small[..width]
+        } else {
+            large.resize(width, 0.0);
+            &mut large[..]
+        };
+        let (us, rest) = buf.split_at_mut(n);
+        let (qs, rest) = rest.split_at_mut(m);
+        let (dus, rest) = rest.split_at_mut(n);
+        let (jacs, gs) = rest.split_at_mut(n * n);
+        for l in 0..lanes {
+            for (i, v) in us.iter_mut().enumerate() {
+                *v = u[i * stride + l];
+            }
+            for (i, v) in qs.iter_mut().enumerate() {
+                *v = q[i * stride + l];
+            }
+            let pl = &p[l * np..(l + 1) * np];
+            self.rhs_jacobian_prepared(us, qs, pl, t[l], dus, jacs);
+            self.dp_factors(us, qs, pl, t[l], gs);
+            for (out, values) in [(&mut *du, &*dus), (&mut *jac, &*jacs), (&mut *g, &*gs)] {
+                for (e, &v) in values.iter().enumerate() {
+                    out[e * stride + l] = v;
+                }
+            }
+        }
+    }
+
     /// The coefficients, once per solve: `k[r * np + j] = K_rj(p)` for the `np` parameters
     /// of `p = [x, A]`.
     fn dp_coefficients(&self, _p: &[f64], k: &mut [f64]) {

@@ -103,6 +103,14 @@ impl DiodeNode {
         (current, conductance)
     }
 
+    /// dV/dt and its derivative d(dV/dt)/dV at V = v given the drive, both from one [`exp_pair`].
+    #[inline(always)]
+    fn slope_and_jacobian(&self, v: f64, current: f64, conductance: f64) -> (f64, f64) {
+        let (up, down) = exp_pair(v * self.inv_nvt);
+        let slope = self.t_over_c * (current - conductance * v - self.i_s * (up - down));
+        (slope, -self.t_over_c * (conductance + self.i_s * self.inv_nvt * (up + down)))
+    }
+
     /// dV/dt (in units of 1/T) at V = v given the drive (`current`, `conductance`).
     #[inline(always)]
     fn slope(&self, v: f64, current: f64, conductance: f64) -> f64 {
@@ -171,10 +179,30 @@ impl OdeSystem for DiodeNode {
     /// Both from one [`exp_pair`].
     #[inline]
     fn rhs_jacobian_prepared(&self, u: &[f64], q: &[f64], _p: &[f64], _t: f64, du: &mut [f64], jac: &mut [f64]) {
-        let v = u[0];
-        let (up, down) = exp_pair(v * self.inv_nvt);
-        du[0] = self.t_over_c * (q[0] - q[1] * v - self.i_s * (up - down));
-        jac[0] = -self.t_over_c * (q[1] + self.i_s * self.inv_nvt * (up + down));
+        (du[0], jac[0]) = self.slope_and_jacobian(u[0], q[0], q[1]);
+    }
+
+    /// [`DiodeNode::slope_and_jacobian`] and the factors `1` and `V` over every solve in one loop.
+    #[inline]
+    fn rhs_jacobian_factors_lanes(
+        &self,
+        lanes: usize,
+        stride: usize,
+        u: &[f64],
+        q: &[f64],
+        _p: &[f64],
+        _t: &[f64],
+        (du, jac, g): (&mut [f64], &mut [f64], &mut [f64]),
+    ) {
+        let (u, current, conductance) = (&u[..lanes], &q[..lanes], &q[stride..stride + lanes]);
+        for ((((du, jac), &v), &i), &c) in
+            du[..lanes].iter_mut().zip(&mut jac[..lanes]).zip(u).zip(current).zip(conductance)
+        {
+            (*du, *jac) = self.slope_and_jacobian(v, i, c);
+        }
+        let (ones, volts) = g.split_at_mut(stride);
+        ones[..lanes].fill(1.0);
+        volts[..lanes].copy_from_slice(u);
     }
 
     fn sample_times(&self) -> Vec<f64> {

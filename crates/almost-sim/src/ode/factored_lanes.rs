@@ -11,7 +11,7 @@
 use std::cell::RefCell;
 
 use crate::error::{Result, SimError};
-use crate::ode::lanes::{LaneEquations, Slots, each_lane, each_norm, mean_square, sensitivity_rhs};
+use crate::ode::lanes::{LaneEquations, Slots, states_mean_square};
 use crate::ode_system::{OdeSystem, Trajectory};
 
 /// The states and factor sensitivities of every lane.
@@ -27,10 +27,12 @@ pub(super) struct Factored<'a, S: ?Sized> {
     np: usize,
     /// Coefficients of every lane, `r` rows of `np`.
     ks: Vec<f64>,
-    /// The Jacobian (column after column) and the factors, reused by every call.
-    scratch: RefCell<(Vec<f64>, Vec<f64>)>,
-    /// The rebuilt columns' errors and values of a step, reused by every norm.
-    columns: RefCell<(Vec<f64>, Vec<f64>)>,
+    /// Every live slot's Jacobian (column after column) and factors, state-major, reused by
+    /// every right-hand side.
+    rows: RefCell<Vec<f64>>,
+    /// A rebuilt column's errors, values and weighted squares over the slots, reused by
+    /// every norm.
+    columns: RefCell<Vec<f64>>,
 }
 
 impl<'a, S: OdeSystem + ?Sized> Factored<'a, S> {
@@ -65,9 +67,10 @@ impl<'a, S: OdeSystem + ?Sized> Factored<'a, S> {
             system.dp_coefficients(p, k);
             check(system, p, &qs[l * m..(l + 1) * m], k, r, t1)?;
         }
-        let scratch = RefCell::new((vec![0.0; n * n], vec![0.0; n * r]));
-        let columns = RefCell::new((vec![0.0; n * np], vec![0.0; n * np]));
-        Ok(Some(Self { system, ps, qs, m, n, r, np, ks, scratch, columns }))
+        let lanes = ps.len();
+        let rows = RefCell::new(vec![0.0; (n * n + n * r) * lanes]);
+        let columns = RefCell::new(vec![0.0; 3 * lanes]);
+        Ok(Some(Self { system, ps, qs, m, n, r, np, ks, rows, columns }))
     }
 
     /// Each lane's states and rebuilt sensitivity columns from the marched values `flat`.
@@ -127,84 +130,106 @@ impl<S: OdeSystem + ?Sized> LaneEquations for Factored<'_, S> {
         self.n
     }
 
+    /// The prepared constants q, then the coefficients `K_rj`: both fixed through a solve.
+    fn constants(&self) -> usize {
+        self.m + self.r * self.np
+    }
+
+    /// p, for a device whose right-hand side reads it.
+    fn block(&self) -> usize {
+        self.np
+    }
+
+    fn fill(&self, lane: usize, c: &mut [f64], b: &mut [f64]) {
+        let (q, k) = c.split_at_mut(self.m);
+        q.copy_from_slice(&self.qs[lane * self.m..(lane + 1) * self.m]);
+        k.copy_from_slice(&self.ks[lane * self.r * self.np..(lane + 1) * self.r * self.np]);
+        b.copy_from_slice(self.ps[lane]);
+    }
+
     fn init(&self, lane: usize, y: &mut [f64]) {
         let (u, s) = y.split_at_mut(self.n);
         self.system.init(self.ps[lane], u);
         s.fill(0.0);
     }
 
+    /// The states' right-hand side, Jacobian and factors of every live slot from the device
+    /// ([`OdeSystem::rhs_jacobian_factors_lanes`]), then every factor sensitivity's `g + J S`
+    /// in loops over the slots (the sums in the order of `sensitivity_rhs`).
     fn rhs(&self, at: &Slots, y: &[f64], t: &[f64], dy: &mut [f64]) {
-        each_lane(self.width(), at, y, t, dy, |lane, y, t, dy| self.rhs_lane(lane, y, t, dy));
-    }
-
-    fn norms(&self, at: &Slots, err: &[f64], y: &[f64], (rtol, atol): (f64, f64), out: &mut [f64]) {
-        each_norm(self.width(), at, err, y, out, |lane, err, y| self.norm_lane(lane, err, y, rtol, atol));
-    }
-}
-
-impl<S: OdeSystem + ?Sized> Factored<'_, S> {
-    /// Lane `lane`'s right-hand side: the states' and every factor sensitivity's.
-    fn rhs_lane(&self, lane: usize, y: &[f64], t: f64, dy: &mut [f64]) {
-        let (n, p) = (self.n, self.ps[lane]);
-        let q = &self.qs[lane * self.m..(lane + 1) * self.m];
-        let (u, s) = y.split_at(n);
-        let (du, ds) = dy.split_at_mut(n);
-        let mut scratch = self.scratch.borrow_mut();
-        let (jac, g) = &mut *scratch;
-        self.system.rhs_jacobian_prepared(u, q, p, t, du, jac);
-        self.system.dp_factors(u, q, p, t, g);
-        sensitivity_rhs(n, jac, s, g, ds);
-    }
-
-    /// The largest of the states' mean square and each rebuilt column's, as the full solve
-    /// (the same sums in the same order), the columns' weighted errors in flat loops.
-    fn norm_lane(&self, lane: usize, err: &[f64], y: &[f64], rtol: f64, atol: f64) -> f64 {
-        let (n, r, np) = (self.n, self.r, self.np);
-        let k = &self.ks[lane * r * np..(lane + 1) * r * np];
-        let (ef, yf) = (&err[n..], &y[n..]);
-        let mut columns = self.columns.borrow_mut();
-        let (e, v) = &mut *columns;
-        // e[s * np + j], v[s * np + j]: state s of column j's error and value; the first
-        // factor's products are stored (0 + x is x, and a zero's sign does not reach the norm)
-        for (f, (kf, (ef, yf))) in k.chunks_exact(np).zip(ef.chunks_exact(n).zip(yf.chunks_exact(n))).enumerate() {
-            for ((es, vs), (&ec, &yc)) in e.chunks_exact_mut(np).zip(v.chunks_exact_mut(np)).zip(ef.iter().zip(yf)) {
-                if f == 0 {
-                    for ((e, v), &kj) in es.iter_mut().zip(vs.iter_mut()).zip(kf) {
-                        *e = kj * ec;
-                        *v = kj * yc;
+        let (n, r, m, live, stride) = (self.n, self.r, self.m, at.lanes.len(), at.stride);
+        let mut rows = self.rows.borrow_mut();
+        let (jac, g) = rows[..(n * n + n * r) * stride].split_at_mut(n * n * stride);
+        let (du, ds) = dy.split_at_mut(n * stride);
+        let (u, s) = y.split_at(n * stride);
+        let (q, p) = (&at.c[..m * stride], &at.b[..live * self.np]);
+        self.system.rhs_jacobian_factors_lanes(live, stride, u, q, p, &t[..live], (du, jac, g));
+        let row = |v, e| row(v, e, stride, live);
+        for f in 0..r {
+            for i in 0..n {
+                let d = &mut ds[(f * n + i) * stride..(f * n + i) * stride + live];
+                let gr = row(g, f * n + i);
+                if n == 1 {
+                    for (((d, &g), &j), &s) in d.iter_mut().zip(gr).zip(row(jac, 0)).zip(row(s, f)) {
+                        *d = g + j * s;
                     }
-                } else {
-                    for ((e, v), &kj) in es.iter_mut().zip(vs.iter_mut()).zip(kf) {
-                        *e += kj * ec;
-                        *v += kj * yc;
+                    continue;
+                }
+                d.copy_from_slice(gr);
+                for k in 0..n {
+                    for ((d, &j), &s) in d.iter_mut().zip(row(jac, k * n + i)).zip(row(s, f * n + k)) {
+                        *d += j * s;
                     }
                 }
             }
         }
-        // the weighted squares, in place of the errors
-        for (e, &v) in e.iter_mut().zip(v.iter()) {
-            let w = *e / (v.abs() * rtol + atol);
-            *e = w * w;
+    }
+
+    /// The largest of the states' mean square and each rebuilt column's `s_j = sum_r K_rj
+    /// S_r`, as the full solve takes it (the same sums in the same order), every column's
+    /// error and value built and weighted in loops over the slots.
+    fn norms(&self, at: &Slots, err: &[f64], y: &[f64], (rtol, atol): (f64, f64), out: &mut [f64]) {
+        let (n, r, m, np, live, stride) = (self.n, self.r, self.m, self.np, at.lanes.len(), at.stride);
+        states_mean_square(n, live, stride, err, y, (rtol, atol), out);
+        let out = &mut out[..live];
+        let mut rows = self.columns.borrow_mut();
+        let (e, rest) = rows.split_at_mut(live);
+        let (v, sum) = rest[..2 * live].split_at_mut(live);
+        let row = |v, e| row(v, e, stride, live);
+        for j in 0..np {
+            sum.fill(0.0);
+            for i in 0..n {
+                // state i of column j's error and value, factor after factor (the first
+                // factor's products stored: 0 + x is x, and a zero's sign does not reach the norm)
+                for f in 0..r {
+                    let (k, ef, yf) = (row(at.c, m + f * np + j), row(err, n + f * n + i), row(y, n + f * n + i));
+                    if f == 0 {
+                        for ((((e, v), &k), &ec), &yc) in e.iter_mut().zip(v.iter_mut()).zip(k).zip(ef).zip(yf) {
+                            *e = k * ec;
+                            *v = k * yc;
+                        }
+                    } else {
+                        for ((((e, v), &k), &ec), &yc) in e.iter_mut().zip(v.iter_mut()).zip(k).zip(ef).zip(yf) {
+                            *e += k * ec;
+                            *v += k * yc;
+                        }
+                    }
+                }
+                for ((sum, &e), &v) in sum.iter_mut().zip(e.iter()).zip(v.iter()) {
+                    let w = e / (v.abs() * rtol + atol);
+                    *sum += w * w;
+                }
+            }
+            // `max` ignores NaNs and is exact, so the order of the columns does not matter
+            for (o, &sum) in out.iter_mut().zip(sum.iter()) {
+                *o = o.max(sum / n as f64);
+            }
         }
-        let worst = mean_square(&err[..n], &y[..n], rtol, atol);
-        if n == 1 {
-            return largest(worst, e);
-        }
-        (0..np).fold(worst, |m, j| m.max((0..n).fold(0.0, |sum, s| sum + e[s * np + j]) / n as f64))
     }
 }
 
-/// The largest of `init` and `values` as a fold of `f64::max` gives it (NaNs ignored), in
-/// four independent chains: `max` is exact, so the grouping does not change the answer.
-pub(super) fn largest(init: f64, values: &[f64]) -> f64 {
-    let mut m = [init; 4];
-    let chunks = values.chunks_exact(4);
-    let rest = chunks.remainder();
-    for c in chunks {
-        for (m, &x) in m.iter_mut().zip(c) {
-            *m = m.max(x);
-        }
-    }
-    let tail = rest.iter().fold(m[0], |m, &x| m.max(x));
-    tail.max(m[1]).max(m[2].max(m[3]))
+/// Row `e` of the state-major `v` (rows of `stride`), its first `live` values.
+#[inline(always)]
+fn row(v: &[f64], e: usize, stride: usize, live: usize) -> &[f64] {
+    &v[e * stride..e * stride + live]
 }

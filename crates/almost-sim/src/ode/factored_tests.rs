@@ -126,19 +126,60 @@ fn a_wrong_factoring_is_an_error_that_names_the_device() {
     }
 }
 
-/// The norm's largest column in four chains is the plain fold of `f64::max`, NaNs included.
+/// The state-major norm of every slot is the full solve's norm of its rebuilt columns (the
+/// largest of the states' and each column's mean square), bit for bit, NaNs included.
 #[test]
-fn the_largest_column_is_the_folds() {
-    let values: Vec<f64> = (0..23).map(|i| ((i * 29 % 17) as f64 * 0.37).powi(2)).collect();
-    for len in 0..values.len() {
-        for init in [0.0, 3.5, f64::NAN] {
-            let mut v = values[..len].to_vec();
-            if len > 4 {
-                v[len / 2] = f64::NAN;
+fn the_norm_over_the_slots_is_each_lanes_full_norm() {
+    use super::lanes::{LaneEquations, Slots, mean_square};
+    let n = 5;
+    let config = OdeDeviceConfig { fan_in: n, constants: BTreeMap::new() };
+    let systems: Vec<Box<dyn OdeSystem>> = vec![
+        Box::new(DiodeNode::new(&config).unwrap()),
+        Box::new(FhnNeuron::new(&config).unwrap()),
+        Box::new(DuffingMems::new(&config).unwrap()),
+    ];
+    let (lanes, stride, tol) = (7, 7, (1e-6, 1e-9));
+    let ps = points(n, lanes);
+    let refs: Vec<&[f64]> = ps.iter().map(Vec::as_slice).collect();
+    for system in &systems {
+        let m = system.n_prepared();
+        let mut qs = vec![0.0; lanes * m];
+        for (p, q) in ps.iter().zip(qs.chunks_exact_mut(m.max(1))) {
+            system.prepare(p, &mut q[..m]);
+        }
+        let eq =
+            super::factored_lanes::Factored::new(&**system, &refs, qs, m, &system.sample_times()).unwrap().unwrap();
+        let (width, ns, nc, np) = (eq.width(), eq.states(), eq.constants(), eq.block());
+        let (mut c, mut b, mut one) = (vec![0.0; nc * stride], vec![0.0; np * lanes], vec![0.0; nc]);
+        for l in 0..lanes {
+            eq.fill(l, &mut one, &mut b[l * np..(l + 1) * np]);
+            for (i, &v) in one.iter().enumerate() {
+                c[i * stride + l] = v;
             }
-            let fold = v.iter().fold(init, |m, &x| m.max(x));
-            let got = super::factored_lanes::largest(init, &v);
-            assert!(got.to_bits() == fold.to_bits(), "{len} values from {init}: {got} vs {fold}");
+        }
+        let value = |i: usize| ((i * 37 % 101) as f64 * 0.173).sin() * 10f64.powi((i % 7) as i32 - 4);
+        let mut err: Vec<f64> = (0..width * stride).map(value).collect();
+        let y: Vec<f64> = (0..width * stride).map(|i| value(i + 5) * 3.0).collect();
+        err[(width - 1) * stride + 3] = f64::NAN;
+        let lane_of: Vec<usize> = (0..lanes).collect();
+        let mut got = vec![0.0; lanes];
+        eq.norms(&Slots { lanes: &lane_of, stride, c: &c, b: &b }, &err, &y, tol, &mut got);
+        let r = width / ns - 1;
+        for (l, &got) in got.iter().enumerate() {
+            let at = |v: &[f64], e: usize| v[e * stride + l];
+            let k = |f: usize, j: usize| c[(m + f * np + j) * stride + l];
+            let states: Vec<(f64, f64)> = (0..ns).map(|e| (at(&err, e), at(&y, e))).collect();
+            let (e, v): (Vec<f64>, Vec<f64>) = states.into_iter().unzip();
+            let mut want = mean_square(&e, &v, tol.0, tol.1);
+            for j in 0..np {
+                let column = |a: &[f64]| -> Vec<f64> {
+                    (0..ns)
+                        .map(|i| (1..r).fold(k(0, j) * at(a, ns + i), |sum, f| sum + k(f, j) * at(a, ns + f * ns + i)))
+                        .collect()
+                };
+                want = want.max(mean_square(&column(&err), &column(&y), tol.0, tol.1));
+            }
+            assert!(got.to_bits() == want.to_bits(), "{} lane {l}: {got} vs {want}", system.spec().kind);
         }
     }
 }

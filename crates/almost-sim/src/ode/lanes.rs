@@ -90,20 +90,34 @@ pub(super) trait LaneEquations {
     /// start of the step: by default the mean square over the states, as diffsol's
     /// `squared_norm` sums it (in the order of the states).
     fn norms(&self, at: &Slots, err: &[f64], y: &[f64], tolerances: (f64, f64), out: &mut [f64]) {
-        let (live, stride, (rtol, atol)) = (at.lanes.len(), at.stride, tolerances);
-        let out = &mut out[..live];
-        out.fill(0.0);
-        for e in 0..self.states() {
-            let (err, y) = (&err[e * stride..][..live], &y[e * stride..][..live]);
-            for ((o, &v), &y) in out.iter_mut().zip(err).zip(y) {
-                let w = v / (y.abs() * rtol + atol);
-                *o += w * w;
-            }
+        states_mean_square(self.states(), at.lanes.len(), at.stride, err, y, tolerances, out);
+    }
+}
+
+/// `out[s]`: the mean square over the first `n` rows of slot s's weighted error (its error
+/// `err` against its values `y`), for the `live` slots of rows of `stride`; diffsol's
+/// `squared_norm`, summed in the order of the states.
+pub(super) fn states_mean_square(
+    n: usize,
+    live: usize,
+    stride: usize,
+    err: &[f64],
+    y: &[f64],
+    (rtol, atol): (f64, f64),
+    out: &mut [f64],
+) {
+    let out = &mut out[..live];
+    out.fill(0.0);
+    for e in 0..n {
+        let (err, y) = (&err[e * stride..][..live], &y[e * stride..][..live]);
+        for ((o, &v), &y) in out.iter_mut().zip(err).zip(y) {
+            let w = v / (y.abs() * rtol + atol);
+            *o += w * w;
         }
-        let n = self.states() as f64;
-        for o in out {
-            *o /= n;
-        }
+    }
+    let n = n as f64;
+    for o in out {
+        *o /= n;
     }
 }
 

@@ -168,5 +168,30 @@ fn rhs_of_many_solves_at_once_is_each_solves_bit_for_bit() {
             // the slots past the live lanes are left alone
             assert!(got.to_bits() == want.to_bits(), "{} value {i}: {got} {want}", system.spec().kind);
         }
+        // the right-hand side, Jacobian and factors at once: each solve's, as the factored
+        // sensitivities need them (the diode node overrides it, the others take the default)
+        let r = system.n_dp_factors();
+        let (mut jac, mut g) = (vec![f64::NAN; states * states * stride], vec![f64::NAN; states * r * stride]);
+        let (mut want_jac, mut want_g) = (jac.clone(), g.clone());
+        for (l, p) in ps.iter().enumerate() {
+            let ul: Vec<f64> = (0..states).map(|i| u[i * stride + l]).collect();
+            let ql: Vec<f64> = (0..m).map(|i| q[i * stride + l]).collect();
+            let (mut dul, mut jl, mut gl) = (vec![0.0; states], vec![0.0; states * states], vec![0.0; states * r]);
+            system.rhs_jacobian_prepared(&ul, &ql, p, t[l], &mut dul, &mut jl);
+            system.dp_factors(&ul, &ql, p, t[l], &mut gl);
+            for (e, &v) in jl.iter().enumerate() {
+                want_jac[e * stride + l] = v;
+            }
+            for (e, &v) in gl.iter().enumerate() {
+                want_g[e * stride + l] = v;
+            }
+        }
+        du.fill(f64::NAN);
+        system.rhs_jacobian_factors_lanes(lanes, stride, &u, &q, &p, &t, (&mut du, &mut jac, &mut g));
+        for (what, got, want) in [("du", &du, &expected), ("jacobian", &jac, &want_jac), ("factors", &g, &want_g)] {
+            for (i, (got, want)) in got.iter().zip(want).enumerate() {
+                assert!(got.to_bits() == want.to_bits(), "{} {what} {i}: {got} {want}", system.spec().kind);
+            }
+        }
     }
 }
