@@ -110,18 +110,28 @@ fn scaled(k: i64, q: f64) -> f64 {
 
 /// 2^m for an integer m in [-1022, 1023], through the exponent bits.
 #[inline]
-fn two_to(m: i64) -> f64 {
+const fn two_to(m: i64) -> f64 {
     f64::from_bits(((m + 1023) as u64) << 52)
 }
 
 /// `x^(-1/10)` (the Tsitouras step controller's power of the error norm) to within a few
-/// units in the last place for x in [1e-9, 1e9], by Newton's method on the mantissa and a
-/// table of 2^(-s/10) for the exponent; elsewhere `f64::powf`.
+/// units in the last place for x in [1e-9, 1e9] ([`inverse_tenth_root_in_range`]);
+/// elsewhere `f64::powf`.
 #[inline]
 pub fn inverse_tenth_root(x: f64) -> f64 {
     if !(1e-9..=1e9).contains(&x) {
         return x.powf(-0.1);
     }
+    inverse_tenth_root_in_range(x)
+}
+
+/// The binary exponents e of [1e-9, 1e9]: -30 ..= 29.
+const LOWEST_EXPONENT: i64 = -30;
+const EXPONENTS: usize = 60;
+
+/// 2^(-e/10) for every binary exponent e of [1e-9, 1e9], as `2^(-s/10) 2^(-q)` with e = 10 q
+/// + s: a table value of 2^(-s/10) times a power of two, so every entry is exact.
+const TENTH_POWERS: [f64; EXPONENTS] = {
     // 2^(-s/10), s = 0..9
     const TENTHS: [f64; 10] = [
         1.0,
@@ -135,11 +145,24 @@ pub fn inverse_tenth_root(x: f64) -> f64 {
         0.574_349_177_498_517_4,
         0.535_886_731_268_146_6,
     ];
+    let mut table = [0.0; EXPONENTS];
+    let mut i = 0;
+    while i < EXPONENTS {
+        let e = i as i64 + LOWEST_EXPONENT;
+        table[i] = TENTHS[e.rem_euclid(10) as usize] * two_to(-e.div_euclid(10));
+        i += 1;
+    }
+    table
+};
+
+/// `x^(-1/10)` for x in [1e-9, 1e9] (elsewhere meaningless), without a branch, so that a
+/// loop of it vectorises: x = m 2^e, x^(-1/10) = m^(-1/10) 2^(-e/10), the second from a
+/// table ([`TENTH_POWERS`]), the first by Newton's method on the mantissa m in [1, 2).
+#[inline(always)]
+pub fn inverse_tenth_root_in_range(x: f64) -> f64 {
     let bits = x.to_bits();
     let e = ((bits >> 52) & 0x7ff) as i64 - 1023;
     let m = f64::from_bits((bits & ((1u64 << 52) - 1)) | (1023u64 << 52));
-    // x = m 2^e, e = 10 q + s: x^(-1/10) = m^(-1/10) 2^(-s/10) 2^(-q)
-    let (q, s) = (e.div_euclid(10), e.rem_euclid(10) as usize);
     // m^(-1/10) for m in [1, 2): a Chebyshev fit of degree 4 (within 8.3e-6), then two
     // steps of Newton's y <- y (11 - m y^10) / 10 (the error squares at each: 4e-10, then
     // rounding)
@@ -152,7 +175,7 @@ pub fn inverse_tenth_root(x: f64) -> f64 {
         let y10 = y4 * y4 * y2;
         y *= (11.0 - m * y10) * 0.1;
     }
-    y * TENTHS[s] * two_to(-q)
+    y * TENTH_POWERS[((e - LOWEST_EXPONENT).max(0) as usize).min(EXPONENTS - 1)]
 }
 
 #[cfg(test)]
@@ -170,6 +193,20 @@ mod tests {
         assert!(worst <= 4.0, "worst error {worst} ulp");
         assert_eq!(inverse_tenth_root(1.0), 1.0);
         assert!((inverse_tenth_root(1e12) - 1e-12f64.powf(0.1)).abs() < 1e-15);
+    }
+
+    #[test]
+    fn the_tenth_powers_are_exact_scalings_of_ten_values() {
+        use super::{EXPONENTS, LOWEST_EXPONENT, TENTH_POWERS};
+        for (i, &t) in TENTH_POWERS.iter().enumerate() {
+            let e = i as i64 + LOWEST_EXPONENT;
+            let want = 2f64.powf(-e as f64 / 10.0);
+            assert!((t - want).abs() <= want * f64::EPSILON, "2^({e}/10): {t} vs {want}");
+            if i + 10 < EXPONENTS {
+                // ten exponents on, the same value halved: the products with y stay exact
+                assert_eq!((TENTH_POWERS[i + 10] * 2.0).to_bits(), t.to_bits());
+            }
+        }
     }
 
     #[test]

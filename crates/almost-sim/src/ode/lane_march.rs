@@ -2,6 +2,7 @@
 //! algorithm for every lane, its values state-major, every loop over the live lanes.
 
 use crate::error::{Result, SimError};
+use crate::numeric::inverse_tenth_root_in_range;
 use crate::ode::lanes::{LaneEquations, Slots, mean_square};
 use crate::ode::tsit45::{STAGES, TSIT45, local_error, stage_input};
 use crate::solver::SolverSettings;
@@ -14,7 +15,7 @@ const MIN_STEP: f64 = 1e-13;
 const MIN_FACTOR: f64 = 0.5;
 const MAX_FACTOR: f64 = 2.0;
 const EXPONENT: f64 = 0.5 / 5.0;
-// the step factor's power is taken by `numeric::inverse_tenth_root`
+// the step factor's power is taken by `numeric::inverse_tenth_root_in_range`
 const _: () = assert!(EXPONENT == 0.1);
 
 /// One lane's place in its solve, beside its time and step (kept in rows of their own).
@@ -149,9 +150,7 @@ pub(super) fn march_lanes<E: LaneEquations>(
         // norm and step factor, each in a loop of its own
         local_error(&co.d, &k, len, &mut err[..len]);
         eq.norms(&at, &err, &y, (rtol, atol), &mut norms);
-        for (factor, &norm) in factors[..active].iter_mut().zip(&norms[..active]) {
-            *factor = step_factor(norm);
-        }
+        step_factors(&norms[..active], &mut factors[..active]);
         for (s, lane) in state[..active].iter_mut().enumerate() {
             let (norm, factor) = (norms[s], factors[s]);
             accepted[s] = 0;
@@ -261,14 +260,22 @@ fn shorten_rows(v: &mut [f64], rows: usize, from: usize, to: usize) {
     }
 }
 
-/// diffsol's step factor `0.9 * norm^(-1/10)` clamped to [0.5, 2]; below the norm where it
-/// reaches 2 (0.45^10) the power is not taken.
-fn step_factor(norm: f64) -> f64 {
+/// diffsol's step factor `0.9 * norm^(-1/10)` clamped to [0.5, 2] for every norm: 2 below
+/// the norm where it reaches 2 (0.45^10), where the power is not taken; up to 1e9 the power
+/// of [`inverse_tenth_root_in_range`] in a loop without branches (it vectorises), beyond
+/// (and for a NaN) `f64::powf`'s, in a pass of its own.
+fn step_factors(norms: &[f64], factors: &mut [f64]) {
     const AT_MAX: f64 = 3.405_062_891_601_562_5e-4 * (1.0 - 1e-9);
-    if norm < AT_MAX {
-        MAX_FACTOR
-    } else {
-        (0.9 * crate::numeric::inverse_tenth_root(norm)).clamp(MIN_FACTOR, MAX_FACTOR)
+    const TOP: f64 = 1e9;
+    for (factor, &norm) in factors.iter_mut().zip(norms) {
+        let power = inverse_tenth_root_in_range(norm.clamp(AT_MAX, TOP));
+        let f = (0.9 * power).clamp(MIN_FACTOR, MAX_FACTOR);
+        *factor = if norm < AT_MAX { MAX_FACTOR } else { f };
+    }
+    for (factor, &norm) in factors.iter_mut().zip(norms) {
+        if norm > TOP || norm.is_nan() {
+            *factor = (0.9 * norm.powf(-EXPONENT)).clamp(MIN_FACTOR, MAX_FACTOR);
+        }
     }
 }
 
@@ -285,6 +292,22 @@ mod tests {
         let mut one: Vec<f64> = (0..6).map(f64::from).collect();
         shorten_rows(&mut one, 2, 3, 1);
         assert_eq!(one[..2], [0.0, 3.0]);
+    }
+
+    #[test]
+    fn step_factors_are_diffsols_clamped_power() {
+        let norms: Vec<f64> =
+            (0..400).map(|i| 10f64.powf(-14.0 + 0.06 * i as f64)).chain([0.0, f64::INFINITY, f64::NAN]).collect();
+        let mut factors = vec![0.0; norms.len()];
+        step_factors(&norms, &mut factors);
+        for (&norm, &got) in norms.iter().zip(&factors) {
+            let want = (0.9 * norm.powf(-EXPONENT)).clamp(MIN_FACTOR, MAX_FACTOR);
+            if norm.is_nan() {
+                assert!(got.is_nan());
+            } else {
+                assert!((got - want).abs() <= 4.0 * f64::EPSILON * want, "norm {norm}: {got} vs {want}");
+            }
+        }
     }
 
     #[test]
