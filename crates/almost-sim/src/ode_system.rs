@@ -99,28 +99,9 @@ pub trait OdeSystem: Send + Sync {
     #[allow(clippy::too_many_arguments)]
     fn rhs_lanes(&self, lanes: usize, stride: usize, u: &[f64], q: &[f64], p: &[f64], t: &[f64], du: &mut [f64]) {
         let (n, m, np) = (self.n_states(), self.n_prepared(), p.len() / lanes.max(1));
-        let mut small = [0.0; 32];
-        let mut large = Vec::new();
-        let buf = if 2 * n + m <= small.len() {
-            &mut small[..2 * n + m]
-        } else {
-            large.resize(2 * n + m, 0.0);
-            &mut large[..]
-        };
-        let (us, rest) = buf.split_at_mut(n);
-        let (dus, qs) = rest.split_at_mut(n);
-        for l in 0..lanes {
-            for (i, v) in us.iter_mut().enumerate() {
-                *v = u[i * stride + l];
-            }
-            for (i, v) in qs.iter_mut().enumerate() {
-                *v = q[i * stride + l];
-            }
+        each_solve(lanes, stride, (u, n), (q, m), &mut [(du, n)], |l, us, qs, dus| {
             self.rhs_prepared(us, qs, &p[l * np..(l + 1) * np], t[l], dus);
-            for (i, &d) in dus.iter().enumerate() {
-                du[i * stride + l] = d;
-            }
-        }
+        });
     }
 
     /// [`OdeSystem::jac_mul`] given the prepared constants `q` as well as `p`; must equal it.
@@ -205,35 +186,13 @@ pub trait OdeSystem: Send + Sync {
         (du, jac, g): (&mut [f64], &mut [f64], &mut [f64]),
     ) {
         let (n, m, np, r) = (self.n_states(), self.n_prepared(), p.len() / lanes.max(1), self.n_dp_factors());
-        let width = 2 * n + m + n * n + n * r;
-        let mut small = [0.0; 64];
-        let mut large = Vec::new();
-        let buf = if width <= small.len() {
-            &mut small[..width]
-        } else {
-            large.resize(width, 0.0);
-            &mut large[..]
-        };
-        let (us, rest) = buf.split_at_mut(n);
-        let (qs, rest) = rest.split_at_mut(m);
-        let (dus, rest) = rest.split_at_mut(n);
-        let (jacs, gs) = rest.split_at_mut(n * n);
-        for l in 0..lanes {
-            for (i, v) in us.iter_mut().enumerate() {
-                *v = u[i * stride + l];
-            }
-            for (i, v) in qs.iter_mut().enumerate() {
-                *v = q[i * stride + l];
-            }
+        each_solve(lanes, stride, (u, n), (q, m), &mut [(du, n), (jac, n * n), (g, n * r)], |l, us, qs, out| {
             let pl = &p[l * np..(l + 1) * np];
+            let (dus, rest) = out.split_at_mut(n);
+            let (jacs, gs) = rest.split_at_mut(n * n);
             self.rhs_jacobian_prepared(us, qs, pl, t[l], dus, jacs);
             self.dp_factors(us, qs, pl, t[l], gs);
-            for (out, values) in [(&mut *du, &*dus), (&mut *jac, &*jacs), (&mut *g, &*gs)] {
-                for (e, &v) in values.iter().enumerate() {
-                    out[e * stride + l] = v;
-                }
-            }
-        }
+        });
     }
 
     /// The coefficients, once per solve: `k[r * np + j] = K_rj(p)` for the `np` parameters
@@ -245,5 +204,47 @@ pub trait OdeSystem: Send + Sync {
     /// `out = (du0/dp) v`; the default says the initial state does not depend on p.
     fn init_dp_mul(&self, _p: &[f64], _v: &[f64], out: &mut [f64]) {
         out.fill(0.0);
+    }
+}
+
+/// How the defaults of the `*_lanes` methods run a method written solve by solve: for each of
+/// `lanes` solves, its `n` states and `m` prepared constants gathered from the state-major `u`
+/// and `q` (rows of `stride`), `f(l, states, constants, values)`, and `values` scattered back
+/// in order: its first `outs[0].1` into `outs[0].0` (entry e of solve l at `[e * stride +
+/// l]`), the next `outs[1].1` into `outs[1].0`, and so on. No allocation for up to 64 values.
+fn each_solve(
+    lanes: usize,
+    stride: usize,
+    (u, n): (&[f64], usize),
+    (q, m): (&[f64], usize),
+    outs: &mut [(&mut [f64], usize)],
+    mut f: impl FnMut(usize, &[f64], &[f64], &mut [f64]),
+) {
+    let width = n + m + outs.iter().map(|(_, w)| w).sum::<usize>();
+    let mut small = [0.0; 64];
+    let mut large = Vec::new();
+    let buf = if width <= small.len() {
+        &mut small[..width]
+    } else {
+        large.resize(width, 0.0);
+        &mut large[..]
+    };
+    let (us, rest) = buf.split_at_mut(n);
+    let (qs, values) = rest.split_at_mut(m);
+    for l in 0..lanes {
+        for (i, v) in us.iter_mut().enumerate() {
+            *v = u[i * stride + l];
+        }
+        for (i, v) in qs.iter_mut().enumerate() {
+            *v = q[i * stride + l];
+        }
+        f(l, us, qs, values);
+        let mut from = 0;
+        for (rows, w) in outs.iter_mut() {
+            for (e, &v) in values[from..from + *w].iter().enumerate() {
+                rows[e * stride + l] = v;
+            }
+            from += *w;
+        }
     }
 }
