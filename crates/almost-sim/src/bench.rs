@@ -11,6 +11,7 @@ use rayon::prelude::*;
 use crate::config::Job;
 use crate::error::{Result, SimError};
 use crate::generate::{GenerateOptions, generate};
+use crate::timing::median;
 
 /// One benchmark measurement.
 #[derive(Clone, Debug)]
@@ -66,12 +67,6 @@ pub fn bench_job(job: &Job, threads: usize, repeats: usize) -> Result<BenchRow> 
         generator_per_s: samples as f64 / median(&mut gen_times),
         bare_per_s: samples as f64 / median(&mut bare_times),
     })
-}
-
-/// The median of non-empty timings (the upper middle one of an even count); sorts `v`.
-pub fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
 }
 
 fn tempdir() -> Result<std::path::PathBuf> {

@@ -19,7 +19,9 @@
 //!   Sobol or uniform dataset without solving the old ones again.
 //! - **Read**: [`Dataset::load`] validates everything (hash, shapes, NaN) and [`summarize`]
 //!   prints it. `data.npz` opens with `numpy.load`.
-//! - **Measure**: [`bench`](mod@bench) compares the generator's throughput with a bare diffsol loop.
+//! - **Measure**: [`bench`](mod@bench) compares the generator's throughput with a bare diffsol loop;
+//!   [`floor`] prices a device's solve against what its equations alone cost
+//!   ([`DeviceModel::solve_floor`] at any points, e.g. a network's operating points).
 
 pub mod bench;
 pub mod config;
@@ -45,6 +47,7 @@ pub mod solver;
 pub mod spec;
 pub mod summary;
 pub mod table;
+pub mod timing;
 
 pub use config::{GenerateConfig, Job, Plan};
 pub use dataset::{Dataset, Manifest};

@@ -3,6 +3,7 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use crate::error::{Result, SimError};
+use crate::floor::Floor;
 use crate::solver::SolverSettings;
 use crate::spec::DeviceSpec;
 
@@ -69,6 +70,15 @@ pub trait DeviceModel: Send + Sync {
     /// Outputs and their exact derivatives dy/dx, dy/dA (closed form, or forward
     /// sensitivities of the ODE), or `None` if the device does not provide them.
     fn sensitivities(&self, _x: &[f64], _a: &[f64]) -> Option<Result<Jacobian>> {
+        None
+    }
+
+    /// This device's solve against its floor at the points `p = [x, A]` (one thread,
+    /// medians of `repeats`; see [`crate::floor`]): what its equations alone cost there,
+    /// next to what a solve, alone and in lanes, costs. `None` where the evaluations of a
+    /// solve cannot be counted and priced (a closed-form device, an implicit DiffSL method,
+    /// a device that does not say).
+    fn solve_floor(&self, _points: &[Vec<f64>], _repeats: usize) -> Option<Result<Floor>> {
         None
     }
 

@@ -11,7 +11,7 @@ use burn::tensor::{DType, Device, Distribution, Tensor, TensorCreationOptions};
 use almost_net::data::images::ImageSet;
 use almost_net::training::train::host_threads;
 use almost_net::{DeviceNetwork, Mode, NetConfig, TrainOptions, train};
-use almost_sim::bench::median;
+use almost_sim::timing::median;
 
 /// Side of the square matrices whose product measures the machine's multiply-add rate.
 const PEAK_SIDE: usize = 1024;

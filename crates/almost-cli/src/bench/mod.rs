@@ -4,6 +4,7 @@
 
 pub mod epoch;
 pub mod modes;
+pub mod operating;
 pub mod simulate;
 pub mod surrogate;
 pub mod twin;

@@ -1,26 +1,33 @@
 //! `almost-train bench modes`: cost of one training epoch in each mode on the same network,
-//! and the throughput of evaluating it on the physics (device solves per second).
+//! each against the surrogate epoch, the throughput of evaluating it on the physics (device
+//! solves per second), and the floor of the physics-aware epoch: the surrogate epoch plus
+//! the epoch's device solves at their floor, priced at the network's own operating points.
 
 use std::path::Path;
 use std::time::Instant;
 
 use anyhow::Result;
 
-use almost_net::{Mode, NetConfig, TrainOptions, train};
+use almost_net::{Mode, NetConfig, NominalHardware, TrainOptions, train};
 
-/// Trains `images` images (one epoch of that size) in each mode and prints seconds per image
-/// and the extrapolated cost of an epoch over the whole training set.
+use crate::bench::operating::{Recording, floor_seconds_per_image};
+
+/// Trains `images` images (one epoch of that size) in each mode and prints seconds per image,
+/// the extrapolated cost of an epoch over the whole training set and each mode's cost over
+/// the surrogate epoch's; then the physics evaluation and the physics-aware epoch's floor.
 pub fn run(config: &Path, init: Option<&Path>, images: usize, work: &Path) -> Result<()> {
     let base = NetConfig::load(config)?;
     let full = almost_net::data::images::load(&base.data)?.0.len();
     println!(
-        "{:<14} {:>8} {:>10} {:>14} {:>16}",
+        "{:<14} {:>8} {:>10} {:>14} {:>12} {:>16}",
         "mode",
         "images",
         "seconds",
         "ms per image",
+        "x surrogate",
         "epoch of {full} (s)".replace("{full}", &full.to_string())
     );
+    let mut times = Vec::new();
     for mode in [Mode::Surrogate, Mode::PhysicsAware, Mode::Exact] {
         let mut cfg = base.clone();
         cfg.training.mode = mode;
@@ -36,22 +43,30 @@ pub fn run(config: &Path, init: Option<&Path>, images: usize, work: &Path) -> Re
             train(&cfg, &run, &TrainOptions { progress: true, skip_physics_check: true, ..Default::default() })?;
         // the epoch's own time, without building the network and the hardware
         let seconds = trained.history.last().map_or(t.elapsed().as_secs_f64(), |h| h.seconds);
+        let surrogate = times.first().copied().unwrap_or(seconds);
         println!(
-            "{:<14} {:>8} {:>10.2} {:>14.2} {:>16.0}",
+            "{:<14} {:>8} {:>10.2} {:>14.2} {:>12.1} {:>16.0}",
             mode.to_string(),
             images,
             seconds,
             1e3 * seconds / images as f64,
+            seconds / surrogate,
             seconds / images as f64 * full as f64
         );
+        times.push(seconds);
         let _ = std::fs::remove_dir_all(&run);
     }
-    physics_throughput(&base, init, images)
+    let (surrogate, physics_aware) = (times[0], times[1]);
+    physics_throughput(&base, init, images, (surrogate, physics_aware))
 }
 
 /// Evaluates the network (the `init` run's, else freshly initialised) on the physics of
-/// `images` test images and prints the device solves per second.
-fn physics_throughput(base: &NetConfig, init: Option<&Path>, images: usize) -> Result<()> {
+/// `images` test images and prints the device solves per second; then every layer's solve
+/// against its floor at the points that evaluation drove it to, and the floor of a
+/// physics-aware epoch of `images` images (the surrogate epoch plus one solve per device and
+/// image at its floor) next to the measured one (`epochs`: surrogate and physics-aware
+/// seconds).
+fn physics_throughput(base: &NetConfig, init: Option<&Path>, images: usize, epochs: (f64, f64)) -> Result<()> {
     let device = burn::tensor::Device::flex();
     let dtype = burn::tensor::DType::F32;
     let (network, test) = match init {
@@ -65,8 +80,9 @@ fn physics_throughput(base: &NetConfig, init: Option<&Path>, images: usize) -> R
             (almost_net::build(base, input, dtype, &device)?, test)
         }
     };
-    let hardware = almost_net::hardware_for(&network, &base.hardware)?;
-    let report = almost_net::evaluate(&network, hardware.as_ref(), &test, images, base.hardware.bits, true);
+    let nominal = NominalHardware::from_metas(&network.metas()?)?;
+    let recording = Recording::new(&nominal);
+    let report = almost_net::evaluate(&network, &recording, &test, images, base.hardware.bits, true);
     println!(
         "physics evaluation: {} test images, {} device solves in {:.2} s = {:.0} solves/s ({:.1} ms per image)",
         report.images,
@@ -75,5 +91,38 @@ fn physics_throughput(base: &NetConfig, init: Option<&Path>, images: usize) -> R
         report.solves_per_second,
         1e3 * report.seconds / report.images.max(1) as f64
     );
+    let floors = recording.floors(3)?;
+    println!(
+        "\nthe devices at the network's operating points (one thread; floor = evaluations x their cost):\n{:<6} {:<14} {:>8} {:>10} {:>10} {:>10} {:>12}",
+        "layer", "device", "devices", "rhs/solve", "floor us", "lanes us", "lanes/floor"
+    );
+    let devices: Vec<usize> = network.layers.iter().map(|l| l.devices()).collect();
+    for (l, (floor, &count)) in floors.iter().zip(&devices).enumerate() {
+        let kind = nominal.devices[l].spec().kind.clone();
+        match floor {
+            Some(f) => println!(
+                "{l:<6} {kind:<14} {count:>8} {:>10.1} {:>10.2} {:>10.2} {:>12.2}",
+                f.rhs_per_solve,
+                f.floor_us(),
+                f.batch_us,
+                f.batch_ratio()
+            ),
+            None => println!("{l:<6} {kind:<14} {count:>8} (no floor: its evaluations cannot be counted)"),
+        }
+    }
+    let (surrogate, physics_aware) = epochs;
+    match floor_seconds_per_image(&devices, &floors) {
+        Some(per_image) => {
+            let floor = surrogate + per_image * images as f64;
+            println!(
+                "physics-aware epoch of {images} images: {physics_aware:.2} s measured, {:.1}x the surrogate epoch; \
+                 its floor (the surrogate epoch + {} solves at their floor) {floor:.2} s, {:.1}x the surrogate epoch",
+                physics_aware / surrogate,
+                images * devices.iter().sum::<usize>(),
+                floor / surrogate
+            );
+        }
+        None => println!("physics-aware epoch: no floor (a layer's device cannot be priced)"),
+    }
     Ok(())
 }

@@ -34,6 +34,7 @@ use serde::{Deserialize, Serialize};
 
 use super::diffsl_constants::{merge, set_constant};
 use crate::error::{Result, SimError};
+use crate::floor::Floor;
 use crate::model::DeviceModel;
 use crate::ode::march;
 use crate::solver::{SolverMethod, SolverOverrides, SolverSettings};
@@ -265,6 +266,10 @@ impl DeviceModel for DiffSlDevice {
                 None => Ok(last),
             }
         })
+    }
+
+    fn solve_floor(&self, points: &[Vec<f64>], repeats: usize) -> Option<Result<Floor>> {
+        self.floor(points, repeats).transpose()
     }
 
     fn solver(&self) -> Option<&SolverSettings> {

@@ -10,11 +10,11 @@ use std::time::Instant;
 use diffsol::{NalgebraVec, NonLinearOp, OdeEquations, OdeSolverMethod, OdeSolverStopReason, Op, Vector};
 
 use super::diffsl::DiffSlDevice;
-use crate::bench::median;
 use crate::error::{Result, SimError};
 use crate::floor::Floor;
 use crate::model::DeviceModel;
 use crate::solver::SolverMethod;
+use crate::timing::median;
 
 impl DiffSlDevice {
     /// Measures the device at the points `p = [x, A]` against its floor (one thread,

@@ -2,6 +2,8 @@
 //! `tests/generation.rs`, the blow-up device).
 
 use super::*;
+use crate::model::DeviceModel;
+use crate::solver::{SolverMethod, SolverSettings};
 use crate::devices::{DiodeNode, DuffingMems, FhnNeuron, OdeDeviceConfig};
 
 fn points(n: usize, count: usize, seed: u64) -> Vec<Vec<f64>> {

@@ -1,52 +1,18 @@
-//! The floor of a device solve: what its equations alone cost. A solve evaluates the
-//! right-hand side and the Jacobian-vector product some number of times; each evaluation,
-//! timed on its own at the states the solver visits, has a cost; the floor is their sum.
-//! The time of a whole solve against that floor says how much the solver machinery around
-//! the equations costs (building the problem, the step control, the linear algebra).
+//! Measuring a device's solve against its floor ([`super::Floor`]): the evaluations counted
+//! in solo solves, each replayed and timed on its own.
 
 use std::sync::Mutex;
 use std::time::Instant;
 
-use crate::bench::median;
 use crate::error::Result;
-use crate::ode::{LANES, solve, solve_lanes};
+use crate::ode::solve::{solve, solve_lanes};
+use crate::ode_system::LANES;
 use crate::ode_system::OdeSystem;
 use crate::solver::SolverSettings;
 use crate::spec::DeviceSpec;
+use crate::timing::median;
 
-/// One device's solve against its floor (single thread).
-#[derive(Clone, Debug, PartialEq)]
-pub struct Floor {
-    /// Right-hand-side evaluations per solve (mean over the points, each solved alone).
-    pub rhs_per_solve: f64,
-    /// Jacobian-vector products per solve (mean).
-    pub jac_per_solve: f64,
-    /// Cost of one right-hand side at the states the solver visited, nanoseconds (median).
-    pub rhs_ns: f64,
-    /// Cost of one Jacobian-vector product at the visited states, nanoseconds (median).
-    pub jac_ns: f64,
-    /// Time of one whole solve, alone, microseconds (median of the repeats).
-    pub solve_us: f64,
-    /// Time per solve when the points are solved in batches of [`LANES`] lanes, microseconds.
-    pub batch_us: f64,
-}
-
-impl Floor {
-    /// The floor of one solve, microseconds: evaluations times their cost.
-    pub fn floor_us(&self) -> f64 {
-        (self.rhs_per_solve * self.rhs_ns + self.jac_per_solve * self.jac_ns) / 1000.0
-    }
-
-    /// Time of a solve alone over its floor (1 = nothing but the equations).
-    pub fn ratio(&self) -> f64 {
-        self.solve_us / self.floor_us()
-    }
-
-    /// Time per solve in batches over the floor of a solve alone.
-    pub fn batch_ratio(&self) -> f64 {
-        self.batch_us / self.floor_us()
-    }
-}
+use super::Floor;
 
 /// One evaluation the solver asked for: the state and the time.
 type Call = (Vec<f64>, f64);
@@ -197,5 +163,23 @@ mod tests {
             solve(&counted, &points[0], &settings, false).unwrap(),
             solve(&node, &points[0], &settings, false).unwrap()
         );
+    }
+
+    #[test]
+    fn a_device_model_prices_its_solves_where_it_can() {
+        use crate::devices::DeviceConfig;
+        use crate::model::DeviceModel;
+        use crate::ode::OdeDevice;
+        let config = OdeDeviceConfig { fan_in: 2, constants: Default::default() };
+        let device = OdeDevice::new(DiodeNode::new(&config).unwrap());
+        let points = vec![vec![0.3, -0.5, 0.8, 0.2], vec![-0.9, 0.4, -0.1, 0.7], vec![0.1, 0.1, -0.6, 0.9]];
+        let f = device.solve_floor(&points, 1).expect("an ODE device has a floor").unwrap();
+        // the same count as the system measured directly: the device's own solver settings
+        let direct = measure(device.system(), &device.system().default_solver(), &points, 1).unwrap();
+        assert_eq!(f.rhs_per_solve, direct.rhs_per_solve);
+        assert!(f.floor_us() > 0.0 && f.batch_us > 0.0, "{f:?}");
+        // a closed-form device has no solve to price
+        let analytic = DeviceConfig::builtin("analytic", 2).unwrap().build(&Default::default()).unwrap();
+        assert!(analytic.solve_floor(&points, 1).is_none());
     }
 }
