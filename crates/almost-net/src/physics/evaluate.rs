@@ -57,9 +57,10 @@ pub struct PhysicsReport {
     pub layers: Vec<LayerGap>,
     /// Total device solves.
     pub solves: usize,
-    /// Wall-clock seconds of the solves.
+    /// Wall-clock seconds of the evaluation: the solves and, beside them, the surrogate
+    /// network and the local surrogate answers they are compared with.
     pub seconds: f64,
-    /// Device solves per second.
+    /// Device solves per second of that wall-clock time (a lower bound on the solves' own rate).
     pub solves_per_second: f64,
 }
 
