@@ -2,9 +2,9 @@
 //! `tests/generation.rs`, the blow-up device).
 
 use super::*;
+use crate::devices::{DiodeNode, DuffingMems, FhnNeuron, OdeDeviceConfig};
 use crate::model::DeviceModel;
 use crate::solver::{SolverMethod, SolverSettings};
-use crate::devices::{DiodeNode, DuffingMems, FhnNeuron, OdeDeviceConfig};
 
 fn points(n: usize, count: usize, seed: u64) -> Vec<Vec<f64>> {
     let mut s = seed;
