@@ -82,6 +82,15 @@ pub trait DeviceModel: Send + Sync {
         None
     }
 
+    /// This device's forward-sensitivity solves (what the exact training mode asks of it)
+    /// against their floor at the points `p = [x, A]`, as [`DeviceModel::solve_floor`]; an
+    /// evaluation there is the whole right-hand side of the states and every sensitivity.
+    /// `None` where they cannot be counted (no sensitivities, an implicit method, a device
+    /// that does not say).
+    fn sens_floor(&self, _points: &[Vec<f64>], _repeats: usize) -> Option<Result<Floor>> {
+        None
+    }
+
     /// [`DeviceModel::sensitivities`] at many points `(x, A)`, in order. Defaults to one
     /// call per point; an ODE device with Tsitouras 5(4) solves them as the lanes of
     /// batched forward-sensitivity solves (see [`crate::sens::jacobians`]).

@@ -1,7 +1,8 @@
 //! `almost-train bench modes`: cost of one training epoch in each mode on the same network,
 //! each against the surrogate epoch, the throughput of evaluating it on the physics (device
-//! solves per second), and the floor of the physics-aware epoch: the surrogate epoch plus
-//! the epoch's device solves at their floor, priced at the network's own operating points.
+//! solves per second), and the floors of the physics-aware epoch (the surrogate epoch plus
+//! the epoch's device solves at their floor) and of the exact epoch (its forward-sensitivity
+//! solves at their floor), priced at the network's own operating points.
 
 use std::path::Path;
 use std::time::Instant;
@@ -9,6 +10,8 @@ use std::time::Instant;
 use anyhow::Result;
 
 use almost_net::{Mode, NetConfig, NominalHardware, TrainOptions, train};
+
+use almost_sim::floor::Floor;
 
 use crate::bench::operating::{Recording, floor_seconds_per_image};
 
@@ -56,17 +59,17 @@ pub fn run(config: &Path, init: Option<&Path>, images: usize, work: &Path) -> Re
         times.push(seconds);
         let _ = std::fs::remove_dir_all(&run);
     }
-    let (surrogate, physics_aware) = (times[0], times[1]);
-    physics_throughput(&base, init, images, (surrogate, physics_aware))
+    physics_throughput(&base, init, images, (times[0], times[1], times[2]))
 }
 
 /// Evaluates the network (the `init` run's, else freshly initialised) on the physics of
 /// `images` test images and prints the device solves per second; then every layer's solve
-/// against its floor at the points that evaluation drove it to, and the floor of a
-/// physics-aware epoch of `images` images (the surrogate epoch plus one solve per device and
-/// image at its floor) next to the measured one (`epochs`: surrogate and physics-aware
-/// seconds).
-fn physics_throughput(base: &NetConfig, init: Option<&Path>, images: usize, epochs: (f64, f64)) -> Result<()> {
+/// and forward-sensitivity solve against their floors at the points that evaluation drove it
+/// to, the floor of a physics-aware epoch of `images` images (the surrogate epoch plus one
+/// solve per device and image at its floor) and that of an exact epoch (one sensitivity
+/// solve per device and image at its floor), next to the measured ones (`epochs`:
+/// surrogate, physics-aware and exact seconds).
+fn physics_throughput(base: &NetConfig, init: Option<&Path>, images: usize, epochs: (f64, f64, f64)) -> Result<()> {
     let device = burn::tensor::Device::flex();
     let dtype = burn::tensor::DType::F32;
     let (network, test) = match init {
@@ -91,7 +94,7 @@ fn physics_throughput(base: &NetConfig, init: Option<&Path>, images: usize, epoc
         report.solves_per_second,
         1e3 * report.seconds / report.images.max(1) as f64
     );
-    let floors = recording.floors(3)?;
+    let floors = recording.floors(3, true)?;
     println!(
         "\nthe devices at the network's operating points (one thread; floor = evaluations x their cost):\n{:<6} {:<14} {:>8} {:>10} {:>10} {:>10} {:>12}",
         "layer", "device", "devices", "rhs/solve", "floor us", "lanes us", "lanes/floor"
@@ -99,30 +102,56 @@ fn physics_throughput(base: &NetConfig, init: Option<&Path>, images: usize, epoc
     let devices: Vec<usize> = network.layers.iter().map(|l| l.devices()).collect();
     for (l, (floor, &count)) in floors.iter().zip(&devices).enumerate() {
         let kind = nominal.devices[l].spec().kind.clone();
-        match floor {
-            Some(f) => println!(
-                "{l:<6} {kind:<14} {count:>8} {:>10.1} {:>10.2} {:>10.2} {:>12.2}",
-                f.rhs_per_solve,
-                f.floor_us(),
-                f.batch_us,
-                f.batch_ratio()
-            ),
-            None => println!("{l:<6} {kind:<14} {count:>8} (no floor: its evaluations cannot be counted)"),
-        }
+        print_floor(l, &kind, count, floor.solve.as_ref());
     }
-    let (surrogate, physics_aware) = epochs;
-    match floor_seconds_per_image(&devices, &floors) {
+    println!(
+        "forward-sensitivity solves (the exact mode's; an evaluation is the states' and every sensitivity's right-hand side):"
+    );
+    for (l, (floor, &count)) in floors.iter().zip(&devices).enumerate() {
+        let kind = nominal.devices[l].spec().kind.clone();
+        print_floor(l, &kind, count, floor.sens.as_ref());
+    }
+    let (surrogate, physics_aware, exact) = epochs;
+    let solves = images * devices.iter().sum::<usize>();
+    let plain: Vec<Option<&Floor>> = floors.iter().map(|f| f.solve.as_ref()).collect();
+    match floor_seconds_per_image(&devices, &plain) {
         Some(per_image) => {
             let floor = surrogate + per_image * images as f64;
             println!(
                 "physics-aware epoch of {images} images: {physics_aware:.2} s measured, {:.1}x the surrogate epoch; \
-                 its floor (the surrogate epoch + {} solves at their floor) {floor:.2} s, {:.1}x the surrogate epoch",
+                 its floor (the surrogate epoch + {solves} solves at their floor) {floor:.2} s, {:.1}x the surrogate epoch",
                 physics_aware / surrogate,
-                images * devices.iter().sum::<usize>(),
                 floor / surrogate
             );
         }
         None => println!("physics-aware epoch: no floor (a layer's device cannot be priced)"),
     }
+    let sens: Vec<Option<&Floor>> = floors.iter().map(|f| f.sens.as_ref()).collect();
+    match floor_seconds_per_image(&devices, &sens) {
+        Some(per_image) => {
+            let floor = per_image * images as f64;
+            println!(
+                "exact epoch of {images} images: {exact:.2} s measured, {:.1}x the surrogate epoch; \
+                 its floor ({solves} sensitivity solves at their floor) {floor:.2} s, {:.1}x the surrogate epoch",
+                exact / surrogate,
+                floor / surrogate
+            );
+        }
+        None => println!("exact epoch: no floor (a layer's sensitivity solves cannot be priced)"),
+    }
     Ok(())
+}
+
+/// One row of the floors' tables: layer `l`'s `count` devices of kind `kind`.
+fn print_floor(l: usize, kind: &str, count: usize, floor: Option<&Floor>) {
+    match floor {
+        Some(f) => println!(
+            "{l:<6} {kind:<14} {count:>8} {:>10.1} {:>10.2} {:>10.2} {:>12.2}",
+            f.rhs_per_solve,
+            f.floor_us(),
+            f.batch_us,
+            f.batch_ratio()
+        ),
+        None => println!("{l:<6} {kind:<14} {count:>8} (no floor: its evaluations cannot be counted)"),
+    }
 }

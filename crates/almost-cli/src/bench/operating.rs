@@ -26,16 +26,31 @@ impl<'a> Recording<'a> {
     }
 
     /// Each layer's solve against its floor at the recorded points (`None` for a layer whose
-    /// device cannot be priced or that was not asked anything), one thread.
-    pub fn floors(&self, repeats: usize) -> Result<Vec<Option<Floor>>> {
+    /// device cannot be priced or that was not asked anything), one thread; with
+    /// `sensitivities`, its forward-sensitivity solve's too (what the exact mode asks).
+    pub fn floors(&self, repeats: usize, sensitivities: bool) -> Result<Vec<LayerFloors>> {
         let points = self.points.lock().unwrap_or_else(|e| e.into_inner()).clone();
         let mut floors = Vec::with_capacity(points.len());
         for (device, points) in self.inner.devices.iter().zip(&points) {
-            let floor = if points.is_empty() { None } else { device.solve_floor(points, repeats).transpose()? };
-            floors.push(floor);
+            if points.is_empty() {
+                floors.push(LayerFloors { solve: None, sens: None });
+                continue;
+            }
+            let solve = device.solve_floor(points, repeats).transpose()?;
+            let sens = if sensitivities { device.sens_floor(points, repeats).transpose()? } else { None };
+            floors.push(LayerFloors { solve, sens });
         }
         Ok(floors)
     }
+}
+
+/// One layer's device priced at its operating points: its plain solve and its
+/// forward-sensitivity solve, each against its floor where it can be priced.
+pub struct LayerFloors {
+    /// The plain solve (the physics evaluation and the physics-aware mode).
+    pub solve: Option<Floor>,
+    /// The forward-sensitivity solve (the exact mode).
+    pub sens: Option<Floor>,
 }
 
 impl Hardware for Recording<'_> {
@@ -75,8 +90,8 @@ impl Hardware for Recording<'_> {
 
 /// Seconds of device solves at their floor for one image: every layer's devices times its
 /// floor per solve; `None` if a layer has no floor.
-pub fn floor_seconds_per_image(devices: &[usize], floors: &[Option<Floor>]) -> Option<f64> {
-    devices.iter().zip(floors).map(|(&d, f)| f.as_ref().map(|f| d as f64 * f.floor_us() * 1e-6)).sum()
+pub fn floor_seconds_per_image(devices: &[usize], floors: &[Option<&Floor>]) -> Option<f64> {
+    devices.iter().zip(floors).map(|(&d, f)| f.map(|f| d as f64 * f.floor_us() * 1e-6)).sum()
 }
 
 #[cfg(test)]
@@ -90,8 +105,9 @@ mod tests {
     #[test]
     fn an_images_floor_sums_every_layers_devices_at_their_floor() {
         // 100 evaluations of 10 ns = 1 us a solve, 20 us = 2 us a solve
-        let got = floor_seconds_per_image(&[10, 3], &[Some(floor(1.0)), Some(floor(2.0))]).unwrap();
+        let (one, two) = (floor(1.0), floor(2.0));
+        let got = floor_seconds_per_image(&[10, 3], &[Some(&one), Some(&two)]).unwrap();
         assert!((got - (10.0 * 1e-6 + 3.0 * 2e-6)).abs() < 1e-15, "{got}");
-        assert_eq!(floor_seconds_per_image(&[10, 3], &[Some(floor(1.0)), None]), None);
+        assert_eq!(floor_seconds_per_image(&[10, 3], &[Some(&one), None]), None);
     }
 }

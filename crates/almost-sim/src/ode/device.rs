@@ -4,9 +4,10 @@
 use crate::error::Result;
 use crate::floor::{Floor, measure};
 use crate::model::{DeviceModel, Jacobian};
+use crate::ode::sens_floor::measure_sens;
 use crate::ode::solve::{solve, solve_lanes};
 use crate::ode_system::OdeSystem;
-use crate::solver::SolverSettings;
+use crate::solver::{SolverMethod, SolverSettings};
 use crate::spec::DeviceSpec;
 
 /// An [`OdeSystem`] together with the solver settings it is solved with: a [`DeviceModel`].
@@ -92,6 +93,12 @@ impl<S: OdeSystem> DeviceModel for OdeDevice<S> {
 
     fn solve_floor(&self, points: &[Vec<f64>], repeats: usize) -> Option<Result<Floor>> {
         Some(measure(&self.system, &self.settings, points, repeats))
+    }
+
+    fn sens_floor(&self, points: &[Vec<f64>], repeats: usize) -> Option<Result<Floor>> {
+        // the exact mode's batched path ([`crate::sens::jacobians`]): Tsitouras lanes only
+        let lanes = self.settings.method == SolverMethod::Tsit45 && self.system.batch_lanes() >= 2;
+        (self.system.has_sensitivities() && lanes).then(|| measure_sens(&self.system, &self.settings, points, repeats))
     }
 
     fn provides_sensitivities(&self) -> bool {

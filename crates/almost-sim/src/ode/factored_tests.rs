@@ -12,10 +12,10 @@ use crate::solver::SolverSettings;
 use crate::spec::DeviceSpec;
 
 /// A device with its factoring hidden (`factors` 0) or its coefficients spoiled (`spoil` != 1).
-struct Masked<'a> {
-    inner: &'a dyn OdeSystem,
-    factors: usize,
-    spoil: f64,
+pub(super) struct Masked<'a> {
+    pub inner: &'a dyn OdeSystem,
+    pub factors: usize,
+    pub spoil: f64,
 }
 
 impl OdeSystem for Masked<'_> {

@@ -49,7 +49,7 @@ fn column(rows: &[f64], count: usize, stride: usize, s: usize, out: &mut [f64]) 
 
 /// Solves `lanes` lanes of `eq` recorded at `times`; returns every sample time's values,
 /// lane after lane (`out[time][lane * width + value]`).
-pub(super) fn march_lanes<E: LaneEquations>(
+pub(super) fn march_lanes<E: LaneEquations + ?Sized>(
     eq: &E,
     lanes: usize,
     times: &[f64],

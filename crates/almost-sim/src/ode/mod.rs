@@ -10,6 +10,7 @@ mod factored_lanes;
 mod lane_march;
 mod lanes;
 mod march;
+pub(crate) mod sens_floor;
 pub(crate) mod sens_lanes;
 pub(crate) mod solve;
 mod tsit45;

@@ -65,7 +65,14 @@ impl<S: OdeSystem + ?Sized> LaneEquations for Sensitivities<'_, S> {
     }
 }
 
-impl<S: OdeSystem + ?Sized> Sensitivities<'_, S> {
+impl<'a, S: OdeSystem + ?Sized> Sensitivities<'a, S> {
+    /// The unfactored equations of `ps` (prepared constants `qs`, `m` per lane).
+    fn new(system: &'a S, ps: &'a [&'a [f64]], qs: Vec<f64>, m: usize) -> Self {
+        let (n, np) = (system.n_states(), ps.first().map_or(0, |p| p.len()));
+        let scratch = RefCell::new((vec![0.0; n * n], vec![0.0; n * np]));
+        Self { system, ps, qs, m, n, np, scratch }
+    }
+
     /// Lane `lane`'s right-hand side: the states' and every column's.
     fn rhs_lane(&self, lane: usize, y: &[f64], t: f64, dy: &mut [f64]) {
         let (n, p) = (self.n, self.ps[lane]);
@@ -90,18 +97,12 @@ pub(crate) fn solve_sens_lanes<S: OdeSystem + ?Sized>(
     settings: &SolverSettings,
 ) -> Result<Vec<Trajectory>> {
     let (n, lanes) = (system.n_states(), ps.len());
-    let np = ps.first().map_or(0, |p| p.len());
-    let m = system.n_prepared();
-    let mut qs = vec![0.0; lanes * m];
-    for (p, q) in ps.iter().zip(qs.chunks_exact_mut(m.max(1))) {
-        system.prepare(p, &mut q[..m]);
-    }
+    let (qs, m) = prepared(system, ps);
     let times = system.sample_times();
     if let Some(eq) = Factored::new(system, ps, qs.clone(), m, &times)? {
         return Ok(eq.trajectories(&march_lanes(&eq, lanes, &times, settings, true)?));
     }
-    let scratch = RefCell::new((vec![0.0; n * n], vec![0.0; n * np]));
-    let eq = Sensitivities { system, ps, qs, m, n, np, scratch };
+    let eq = Sensitivities::new(system, ps, qs, m);
     let flat = march_lanes(&eq, lanes, &times, settings, true)?;
     let width = eq.width();
     Ok((0..lanes)
@@ -112,4 +113,28 @@ pub(crate) fn solve_sens_lanes<S: OdeSystem + ?Sized>(
             (states, sens)
         })
         .collect())
+}
+
+/// Every lane's prepared constants, `m` a lane, and `m`.
+fn prepared<S: OdeSystem + ?Sized>(system: &S, ps: &[&[f64]]) -> (Vec<f64>, usize) {
+    let m = system.n_prepared();
+    let mut qs = vec![0.0; ps.len() * m];
+    for (p, q) in ps.iter().zip(qs.chunks_exact_mut(m.max(1))) {
+        system.prepare(p, &mut q[..m]);
+    }
+    (qs, m)
+}
+
+/// The equations [`solve_sens_lanes`] marches for `ps` (factored where the device factors
+/// its df/dp: then `true`), to be counted and priced ([`super::sens_floor`]).
+pub(super) fn sens_equations<'a, S: OdeSystem + ?Sized>(
+    system: &'a S,
+    ps: &'a [&'a [f64]],
+    times: &[f64],
+) -> Result<(Box<dyn LaneEquations + 'a>, bool)> {
+    let (qs, m) = prepared(system, ps);
+    Ok(match Factored::new(system, ps, qs.clone(), m, times)? {
+        Some(eq) => (Box::new(eq), true),
+        None => (Box::new(Sensitivities::new(system, ps, qs, m)), false),
+    })
 }
