@@ -25,7 +25,6 @@ pub fn plot(path: &Path, groups: &[Group], published: &[Published]) -> Result<()
             message: "no run was checked on the physics on its whole test set (train with --physics)".into(),
         });
     }
-    let colours = [BLUE, RED, GREEN, MAGENTA, CYAN, BLACK];
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (720 * datasets.len() as u32, 520)).into_drawing_area();
@@ -67,7 +66,7 @@ pub fn plot(path: &Path, groups: &[Group], published: &[Published]) -> Result<()
                     .legend(move |(x, yy)| PathElement::new(vec![(x, yy), (x + 18, yy)], BLACK.mix(0.6)));
             }
             for (i, g) in mine.iter().enumerate() {
-                let colour = colours[i % colours.len()];
+                let colour = colour(i);
                 let x = g.devices() as f64;
                 let accs = g.physics_full();
                 let Some((mean, sd)) = super::mean_sd(&accs) else { continue };
@@ -96,4 +95,39 @@ pub fn plot(path: &Path, groups: &[Group], published: &[Published]) -> Result<()
         root.present().map_err(|e| err(&e))?;
     }
     Ok(write_atomic(path, svg.as_bytes())?)
+}
+
+/// The colour of a panel's i-th network: ten distinct ones (matplotlib's default colours,
+/// black in place of its grey), then again from the first.
+fn colour(i: usize) -> RGBColor {
+    const TEN: [(u8, u8, u8); 10] = [
+        (31, 119, 180),
+        (214, 39, 40),
+        (44, 160, 44),
+        (148, 103, 189),
+        (23, 190, 207),
+        (0, 0, 0),
+        (255, 127, 14),
+        (140, 86, 75),
+        (227, 119, 194),
+        (188, 189, 34),
+    ];
+    let (r, g, b) = TEN[i % TEN.len()];
+    RGBColor(r, g, b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ten_networks_of_a_panel_get_ten_colours() {
+        let ten: Vec<RGBColor> = (0..10).map(colour).collect();
+        for (i, a) in ten.iter().enumerate() {
+            for b in &ten[i + 1..] {
+                assert_ne!(a, b);
+            }
+        }
+        assert_eq!(colour(10), colour(0));
+    }
 }
