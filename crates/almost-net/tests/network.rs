@@ -193,6 +193,8 @@ fn resumed_run_continues_the_same_run() {
     let config_before = std::fs::read(cut.join("config.json")).unwrap();
     let err = train(&other, &cut, &TrainOptions::default()).err().unwrap().to_string();
     assert!(err.contains("different network config"), "{err}");
+    // ... and says which key differs, with both values
+    assert!(err.contains("training.learning_rate: ") && err.contains(" in the run, 0.2 now"), "{err}");
     assert_eq!(std::fs::read(cut.join("config.json")).unwrap(), config_before, "a refused resume rewrote config.json");
 }
 

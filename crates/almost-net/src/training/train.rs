@@ -112,7 +112,9 @@ pub fn train(cfg: &NetConfig, run: &Path, options: &TrainOptions) -> Result<Trai
     let mut start_epoch = 1;
     let mut resumed_from = None;
     let mut start_lines = Vec::new();
-    if let Some(r) = checkpoint::load(run, &hash, network.clone(), optim.clone())? {
+    let as_json =
+        serde_json::to_value(cfg).map_err(|e| NetError::BadRun { path: run.into(), message: e.to_string() })?;
+    if let Some(r) = checkpoint::load(run, (&hash, &as_json), network.clone(), optim.clone())? {
         network = with_recorded_maps(r.network, run)?;
         optim = r.optim;
         history = r.checkpoint.history;
