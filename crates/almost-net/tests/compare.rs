@@ -1,6 +1,7 @@
 //! `almost-train compare`: runs of one network with different training seeds become one
 //! entry with the mean and spread of their own physics checks; another network is another
-//! entry; a run not checked on its whole test set is counted out of the physics figures.
+//! entry (paths spelt with `.` components or without are one network); a run not checked
+//! on its whole test set is counted out of the physics figures.
 
 #![allow(clippy::unwrap_used)]
 
@@ -18,12 +19,22 @@ fn seeds_are_grouped_and_their_physics_checks_averaged() {
     cfg.training.epochs = 1;
     let all = TrainOptions { physics_all: true, ..Default::default() };
     let mut runs = Vec::new();
+    let (dir, surrogate) = (cfg.data.dir.clone(), cfg.layers[0].surrogate.clone());
+    // `a/./b` is `a/b`: the second seed names its paths with `.` components, as the pipeline does
+    let dotted = |p: &std::path::Path| p.parent().unwrap().join(".").join(p.file_name().unwrap());
     for seed in [1, 2] {
         cfg.name = format!("bars-s{seed}");
         cfg.training.seed = seed;
+        if seed == 2 {
+            cfg.data.dir = dotted(&dir);
+            for layer in &mut cfg.layers {
+                layer.surrogate = dotted(&surrogate);
+            }
+        }
         runs.push(tmp.path().join(format!("s{seed}")));
         train(&cfg, runs.last().unwrap(), &all).unwrap();
     }
+    assert!(cfg.data.dir.to_string_lossy().contains("/./"), "{}", cfg.data.dir.display());
     // another network: a wider last layer, checked on part of the test set only
     cfg.name = "bars-wide".into();
     cfg.layers[1].wiring = almost_net::WiringConfig::Random { devices: 12, fan_in: 4, seed: 3 };

@@ -133,9 +133,15 @@ pub fn read_run(run: &Path) -> Result<(RunPoint, serde_json::Value)> {
         test_images: checked.map_or(0, |c| c.test_images),
         box_exits,
     };
-    // the group key: the config without what differs between seeds of one network
-    let mut key = serde_json::to_value(&summary.config)
-        .map_err(|e| NetError::BadRun { path: path.clone(), message: e.to_string() })?;
+    // the group key: the config without what differs between seeds of one network, its
+    // paths without `.` components (the pipeline writes `./models/..`, a config `models/..`)
+    let mut config = summary.config.clone();
+    config.data.dir = without_dots(&config.data.dir);
+    for layer in &mut config.layers {
+        layer.surrogate = without_dots(&layer.surrogate);
+    }
+    let mut key =
+        serde_json::to_value(&config).map_err(|e| NetError::BadRun { path: path.clone(), message: e.to_string() })?;
     if let Some(obj) = key.as_object_mut() {
         obj.remove("name");
         if let Some(t) = obj.get_mut("training").and_then(|t| t.as_object_mut()) {
@@ -146,6 +152,11 @@ pub fn read_run(run: &Path) -> Result<(RunPoint, serde_json::Value)> {
     }
     let dataset = summary.config.data.dir.file_name().map_or_else(String::new, |d| d.to_string_lossy().into_owned());
     Ok((point, serde_json::json!({ "config": key, "dataset": dataset })))
+}
+
+/// `path` without its `.` components: `./models/x` is `models/x`.
+fn without_dots(path: &Path) -> PathBuf {
+    path.components().filter(|c| *c != std::path::Component::CurDir).collect()
 }
 
 /// Reads the runs and groups those of one network, in the order first seen.
