@@ -1,6 +1,7 @@
 //! `almost-simulate bench`: samples/s per built-in device, generator vs bare diffsol loop,
 //! then each ODE device's solve against its floor (right-hand-side and Jacobian evaluations
-//! per solve times their cost measured on their own).
+//! per solve times their cost measured on their own), and each built-in device's
+//! forward-sensitivity solve against its own.
 
 use anyhow::Result;
 
@@ -10,7 +11,8 @@ use std::path::Path;
 
 use almost_sim::devices::{DeviceConfig, DiffSlDevice, DiodeNode, DuffingMems, FhnNeuron, OdeDeviceConfig};
 use almost_sim::floor::{Floor, measure};
-use almost_sim::{OdeSystem, SolverSettings};
+use almost_sim::ode::OdeDevice;
+use almost_sim::{DeviceModel, OdeSystem, SolverSettings};
 
 /// (device kind, samples at scale 1) — sized for a few seconds per measurement on one core.
 const DEVICES: [(&str, u64); 4] =
@@ -83,7 +85,25 @@ pub fn floors(fan_in: usize, repeats: usize) -> Result<()> {
             Err(e) => println!("{kind:<14} skipped: {e:#}"),
         }
     }
+    println!(
+        "forward-sensitivity solves (the exact mode's; an evaluation is the states' and every sensitivity's right-hand side):"
+    );
+    let sens_row = |kind: &str, f: Option<Floor>| match f {
+        Some(f) => row(kind, f),
+        None => println!("{kind:<14} (no sensitivities in lanes: not priced)"),
+    };
+    sens_row("diode-node", sens_floor_of(DiodeNode::new(&config)?, 400, repeats)?);
+    sens_row("fhn-neuron", sens_floor_of(FhnNeuron::new(&config)?, 100, repeats)?);
+    sens_row("duffing-mems", sens_floor_of(DuffingMems::new(&config)?, 20, repeats)?);
     Ok(())
+}
+
+/// The device's forward-sensitivity solves against their floor at the Sobol points of its
+/// default box ([`almost_sim::DeviceModel::sens_floor`]).
+fn sens_floor_of<S: OdeSystem>(system: S, points: u64, repeats: usize) -> Result<Option<Floor>> {
+    let (p, settings) = sobol_points(&system, points)?;
+    let device = OdeDevice::new(system).with_solver(settings);
+    Ok(device.sens_floor(&p, repeats).transpose()?)
 }
 
 /// (label, generation config) of the DiffSL devices priced (run from the repository root).
@@ -113,6 +133,12 @@ fn diffsl_floor(config: &str, points: u64, repeats: usize) -> Result<Option<Floo
 }
 
 fn floor_of<S: OdeSystem>(system: &S, points: u64, repeats: usize) -> Result<Floor> {
+    let (p, settings) = sobol_points(system, points)?;
+    Ok(measure(system, &settings, &p, repeats)?)
+}
+
+/// `points` Sobol points `p = [x, A]` of the device's default box and its generation solver.
+fn sobol_points<S: OdeSystem>(system: &S, points: u64) -> Result<(Vec<Vec<f64>>, SolverSettings)> {
     let kind = system.spec().kind.clone();
     let fan_in = system.spec().n_inputs();
     let job = GenerateConfig::sobol("floor", DeviceConfig::builtin(&kind, fan_in)?, points, 1).resolve("floor")?;
@@ -123,5 +149,5 @@ fn floor_of<S: OdeSystem>(system: &S, points: u64, repeats: usize) -> Result<Flo
         })
         .collect();
     let settings: SolverSettings = job.device.solver().cloned().unwrap_or_else(|| system.default_solver());
-    Ok(measure(system, &settings, &p, repeats)?)
+    Ok((p, settings))
 }
