@@ -266,9 +266,10 @@ pub enum Bench {
     /// Cost of a training epoch in each mode (surrogate, physics-aware, exact) on one network,
     /// measured on a subset of the training images, extrapolated to the whole set and given
     /// as a multiple of the surrogate epoch; then the physics-evaluation throughput (device
-    /// solves per second) on as many test images, every layer's device solve against its
-    /// floor at the points that evaluation drove it to, and the physics-aware epoch against
-    /// its floor (the surrogate epoch plus one solve per device and image at that floor).
+    /// solves per second) on as many test images, every layer's device solve and
+    /// forward-sensitivity solve against their floors at the points that evaluation drove it
+    /// to, and the physics-aware and exact epochs against their floors (the surrogate epoch
+    /// plus one solve per device and image; one sensitivity solve per device and image).
     Modes {
         /// Network config.
         #[arg(long, default_value = "simulations/networks/digits-diode.toml")]

@@ -124,8 +124,7 @@ pub fn jacobians<S: OdeSystem + ?Sized>(
 ) -> Vec<Result<Jacobian>> {
     let lanes = system.batch_lanes();
     let alone = |(x, a): &(&[f64], &[f64])| jacobian(system, x, a, settings);
-    if settings.method != SolverMethod::Tsit45
-        || lanes < 2
+    if !in_lanes(system, settings)
         || points.len() < 2
         || points.iter().any(|(x, a)| system.spec().check_dims(x, a).is_err())
     {
@@ -154,6 +153,12 @@ pub fn jacobians<S: OdeSystem + ?Sized>(
             }
         })
         .collect()
+}
+
+/// Whether [`jacobians`] solves `system` with `settings` as lanes of batched sensitivity
+/// solves (an explicit method and a device that batches), rather than point by point.
+pub(crate) fn in_lanes<S: OdeSystem + ?Sized>(system: &S, settings: &SolverSettings) -> bool {
+    settings.method == SolverMethod::Tsit45 && system.batch_lanes() >= 2
 }
 
 /// The outputs and dy/dp of `system` at `p` (its first `nx` entries x) from a solved

@@ -94,52 +94,54 @@ fn physics_throughput(base: &NetConfig, init: Option<&Path>, images: usize, epoc
         report.solves_per_second,
         1e3 * report.seconds / report.images.max(1) as f64
     );
-    let floors = recording.floors(3, true)?;
+    let floors = recording.floors(3)?;
     println!(
         "\nthe devices at the network's operating points (one thread; floor = evaluations x their cost):\n{:<6} {:<14} {:>8} {:>10} {:>10} {:>10} {:>12}",
         "layer", "device", "devices", "rhs/solve", "floor us", "lanes us", "lanes/floor"
     );
     let devices: Vec<usize> = network.layers.iter().map(|l| l.devices()).collect();
-    for (l, (floor, &count)) in floors.iter().zip(&devices).enumerate() {
-        let kind = nominal.devices[l].spec().kind.clone();
-        print_floor(l, &kind, count, floor.solve.as_ref());
+    let kinds: Vec<String> = nominal.devices.iter().map(|d| d.spec().kind.clone()).collect();
+    for (l, floor) in floors.iter().enumerate() {
+        print_floor(l, &kinds[l], devices[l], floor.solve.as_ref());
     }
     println!(
         "forward-sensitivity solves (the exact mode's; an evaluation is the states' and every sensitivity's right-hand side):"
     );
-    for (l, (floor, &count)) in floors.iter().zip(&devices).enumerate() {
-        let kind = nominal.devices[l].spec().kind.clone();
-        print_floor(l, &kind, count, floor.sens.as_ref());
+    for (l, floor) in floors.iter().enumerate() {
+        print_floor(l, &kinds[l], devices[l], floor.sens.as_ref());
     }
     let (surrogate, physics_aware, exact) = epochs;
     let solves = images * devices.iter().sum::<usize>();
-    let plain: Vec<Option<&Floor>> = floors.iter().map(|f| f.solve.as_ref()).collect();
-    match floor_seconds_per_image(&devices, &plain) {
-        Some(per_image) => {
-            let floor = surrogate + per_image * images as f64;
-            println!(
-                "physics-aware epoch of {images} images: {physics_aware:.2} s measured, {:.1}x the surrogate epoch; \
-                 its floor (the surrogate epoch + {solves} solves at their floor) {floor:.2} s, {:.1}x the surrogate epoch",
-                physics_aware / surrogate,
-                floor / surrogate
-            );
-        }
-        None => println!("physics-aware epoch: no floor (a layer's device cannot be priced)"),
-    }
-    let sens: Vec<Option<&Floor>> = floors.iter().map(|f| f.sens.as_ref()).collect();
-    match floor_seconds_per_image(&devices, &sens) {
-        Some(per_image) => {
-            let floor = per_image * images as f64;
-            println!(
-                "exact epoch of {images} images: {exact:.2} s measured, {:.1}x the surrogate epoch; \
-                 its floor ({solves} sensitivity solves at their floor) {floor:.2} s, {:.1}x the surrogate epoch",
-                exact / surrogate,
-                floor / surrogate
-            );
-        }
-        None => println!("exact epoch: no floor (a layer's sensitivity solves cannot be priced)"),
-    }
+    let per_image = |sens: bool| {
+        let layers: Vec<Option<&Floor>> =
+            floors.iter().map(|f| if sens { f.sens.as_ref() } else { f.solve.as_ref() }).collect();
+        floor_seconds_per_image(&devices, &layers).map(|s| s * images as f64)
+    };
+    // a physics-aware step is the physics forward pass, then the surrogates' backward pass
+    let physics_aware_floor = per_image(false).map(|s| s + surrogate);
+    print_epoch(
+        "physics-aware",
+        images,
+        (physics_aware, surrogate),
+        physics_aware_floor,
+        &format!("the surrogate epoch + {solves} solves"),
+    );
+    print_epoch("exact", images, (exact, surrogate), per_image(true), &format!("{solves} sensitivity solves"));
     Ok(())
+}
+
+/// The line of one mode's epoch of `images` images: its `measured` seconds and its `floor`
+/// (`what` it is made of, at their floor), each over the `surrogate` epoch.
+fn print_epoch(mode: &str, images: usize, (measured, surrogate): (f64, f64), floor: Option<f64>, what: &str) {
+    match floor {
+        Some(floor) => println!(
+            "{mode} epoch of {images} images: {measured:.2} s measured, {:.1}x the surrogate epoch; \
+             its floor ({what} at their floor) {floor:.2} s, {:.1}x the surrogate epoch",
+            measured / surrogate,
+            floor / surrogate
+        ),
+        None => println!("{mode} epoch: no floor (a layer's device cannot be priced)"),
+    }
 }
 
 /// One row of the floors' tables: layer `l`'s `count` devices of kind `kind`.

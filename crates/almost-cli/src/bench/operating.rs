@@ -25,10 +25,10 @@ impl<'a> Recording<'a> {
         Self { inner, points: Mutex::new(vec![Vec::new(); inner.devices.len()]) }
     }
 
-    /// Each layer's solve against its floor at the recorded points (`None` for a layer whose
-    /// device cannot be priced or that was not asked anything), one thread; with
-    /// `sensitivities`, its forward-sensitivity solve's too (what the exact mode asks).
-    pub fn floors(&self, repeats: usize, sensitivities: bool) -> Result<Vec<LayerFloors>> {
+    /// Each layer's solve and forward-sensitivity solve (what the exact mode asks) against
+    /// their floors at the recorded points (`None` where the device cannot be priced or was
+    /// not asked anything), one thread.
+    pub fn floors(&self, repeats: usize) -> Result<Vec<LayerFloors>> {
         let points = self.points.lock().unwrap_or_else(|e| e.into_inner()).clone();
         let mut floors = Vec::with_capacity(points.len());
         for (device, points) in self.inner.devices.iter().zip(&points) {
@@ -37,7 +37,7 @@ impl<'a> Recording<'a> {
                 continue;
             }
             let solve = device.solve_floor(points, repeats).transpose()?;
-            let sens = if sensitivities { device.sens_floor(points, repeats).transpose()? } else { None };
+            let sens = device.sens_floor(points, repeats).transpose()?;
             floors.push(LayerFloors { solve, sens });
         }
         Ok(floors)

@@ -7,7 +7,7 @@ use crate::model::{DeviceModel, Jacobian};
 use crate::ode::sens_floor::measure_sens;
 use crate::ode::solve::{solve, solve_lanes};
 use crate::ode_system::OdeSystem;
-use crate::solver::{SolverMethod, SolverSettings};
+use crate::solver::SolverSettings;
 use crate::spec::DeviceSpec;
 
 /// An [`OdeSystem`] together with the solver settings it is solved with: a [`DeviceModel`].
@@ -96,8 +96,8 @@ impl<S: OdeSystem> DeviceModel for OdeDevice<S> {
     }
 
     fn sens_floor(&self, points: &[Vec<f64>], repeats: usize) -> Option<Result<Floor>> {
-        // the exact mode's batched path ([`crate::sens::jacobians`]): Tsitouras lanes only
-        let lanes = self.settings.method == SolverMethod::Tsit45 && self.system.batch_lanes() >= 2;
+        // the exact mode's batched path ([`crate::sens::jacobians`]) only
+        let lanes = crate::sens::in_lanes(&self.system, &self.settings);
         (self.system.has_sensitivities() && lanes).then(|| measure_sens(&self.system, &self.settings, points, repeats))
     }
 

@@ -14,7 +14,7 @@ use crate::error::Result;
 use crate::floor::Floor;
 use crate::ode::lane_march::march_lanes;
 use crate::ode::lanes::{LaneEquations, Slots, sensitivity_rhs};
-use crate::ode::sens_lanes::{sens_equations, solve_sens_lanes};
+use crate::ode::sens_lanes::{SensEquations, sens_equations, solve_sens_lanes};
 use crate::ode_system::OdeSystem;
 use crate::solver::SolverSettings;
 use crate::timing::median;
@@ -123,11 +123,12 @@ pub(crate) fn measure_sens<S: OdeSystem + ?Sized>(
     let mut visited = Vec::with_capacity(points.len());
     for p in points {
         let single: [&[f64]; 1] = [p];
-        let (eq, factored) = sens_equations(system, &single, &times)?;
-        let counting = Counting { inner: &*eq, log: RefCell::new(Vec::new()) };
+        let eq = sens_equations(system, &single, &times)?;
+        let counting = Counting { inner: eq.lanes(), log: RefCell::new(Vec::new()) };
         march_lanes(&counting, 1, &times, settings, false)?;
         let log = counting.log.into_inner();
-        visited.push((Replay::new(system, p, factored), log, eq.width()));
+        let factored = matches!(eq, SensEquations::Factored(_));
+        visited.push((Replay::new(system, p, factored), log, eq.lanes().width()));
     }
     let n = points.len().max(1) as f64;
     let total: usize = visited.iter().map(|v| v.1.len()).sum();

@@ -17,7 +17,7 @@ use crate::ode_system::{OdeSystem, Trajectory};
 use crate::solver::SolverSettings;
 
 /// The states and their sensitivity columns of every lane.
-struct Sensitivities<'a, S: ?Sized> {
+pub(super) struct Sensitivities<'a, S: ?Sized> {
     system: &'a S,
     ps: &'a [&'a [f64]],
     /// Prepared constants, `m` per lane.
@@ -73,6 +73,20 @@ impl<'a, S: OdeSystem + ?Sized> Sensitivities<'a, S> {
         Self { system, ps, qs, m, n, np, scratch }
     }
 
+    /// Each lane's states and sensitivity columns at the `times` sample times from the
+    /// marched values `flat`.
+    fn trajectories(&self, flat: &[Vec<f64>], times: usize) -> Vec<Trajectory> {
+        let (n, width) = (self.n, self.width());
+        (0..self.ps.len())
+            .map(|l| {
+                let at = |t: usize| &flat[t][l * width..(l + 1) * width];
+                let states = (0..times).map(|t| at(t)[..n].to_vec()).collect();
+                let sens = (0..times).map(|t| at(t)[n..].chunks_exact(n).map(<[f64]>::to_vec).collect()).collect();
+                (states, sens)
+            })
+            .collect()
+    }
+
     /// Lane `lane`'s right-hand side: the states' and every column's.
     fn rhs_lane(&self, lane: usize, y: &[f64], t: f64, dy: &mut [f64]) {
         let (n, p) = (self.n, self.ps[lane]);
@@ -96,23 +110,11 @@ pub(crate) fn solve_sens_lanes<S: OdeSystem + ?Sized>(
     ps: &[&[f64]],
     settings: &SolverSettings,
 ) -> Result<Vec<Trajectory>> {
-    let (n, lanes) = (system.n_states(), ps.len());
-    let (qs, m) = prepared(system, ps);
     let times = system.sample_times();
-    if let Some(eq) = Factored::new(system, ps, qs.clone(), m, &times)? {
-        return Ok(eq.trajectories(&march_lanes(&eq, lanes, &times, settings, true)?));
-    }
-    let eq = Sensitivities::new(system, ps, qs, m);
-    let flat = march_lanes(&eq, lanes, &times, settings, true)?;
-    let width = eq.width();
-    Ok((0..lanes)
-        .map(|l| {
-            let at = |t: usize| &flat[t][l * width..(l + 1) * width];
-            let states = (0..times.len()).map(|t| at(t)[..n].to_vec()).collect();
-            let sens = (0..times.len()).map(|t| at(t)[n..].chunks_exact(n).map(<[f64]>::to_vec).collect()).collect();
-            (states, sens)
-        })
-        .collect())
+    Ok(match sens_equations(system, ps, &times)? {
+        SensEquations::Factored(eq) => eq.trajectories(&march_lanes(&eq, ps.len(), &times, settings, true)?),
+        SensEquations::Full(eq) => eq.trajectories(&march_lanes(&eq, ps.len(), &times, settings, true)?, times.len()),
+    })
 }
 
 /// Every lane's prepared constants, `m` a lane, and `m`.
@@ -125,16 +127,33 @@ fn prepared<S: OdeSystem + ?Sized>(system: &S, ps: &[&[f64]]) -> (Vec<f64>, usiz
     (qs, m)
 }
 
-/// The equations [`solve_sens_lanes`] marches for `ps` (factored where the device factors
-/// its df/dp: then `true`), to be counted and priced ([`super::sens_floor`]).
+/// The equations [`solve_sens_lanes`] marches: factored where the device factors its df/dp.
+pub(super) enum SensEquations<'a, S: ?Sized> {
+    /// One sensitivity per factor ([`super::factored_lanes`]).
+    Factored(Factored<'a, S>),
+    /// One sensitivity per parameter.
+    Full(Sensitivities<'a, S>),
+}
+
+impl<S: OdeSystem + ?Sized> SensEquations<'_, S> {
+    /// The equations, to be counted and priced ([`super::sens_floor`]).
+    pub(super) fn lanes(&self) -> &dyn LaneEquations {
+        match self {
+            Self::Factored(eq) => eq,
+            Self::Full(eq) => eq,
+        }
+    }
+}
+
+/// The equations of `ps` (prepared here), sampled at `times`.
 pub(super) fn sens_equations<'a, S: OdeSystem + ?Sized>(
     system: &'a S,
     ps: &'a [&'a [f64]],
     times: &[f64],
-) -> Result<(Box<dyn LaneEquations + 'a>, bool)> {
+) -> Result<SensEquations<'a, S>> {
     let (qs, m) = prepared(system, ps);
     Ok(match Factored::new(system, ps, qs.clone(), m, times)? {
-        Some(eq) => (Box::new(eq), true),
-        None => (Box::new(Sensitivities::new(system, ps, qs, m)), false),
+        Some(eq) => SensEquations::Factored(eq),
+        None => SensEquations::Full(Sensitivities::new(system, ps, qs, m)),
     })
 }
