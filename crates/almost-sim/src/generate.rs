@@ -17,7 +17,7 @@ use crate::dataset::{FailureRecord, Layout, Manifest, ShardCache, ShardReport, f
 use crate::error::{FailureKind, Result, SimError};
 use crate::fsutil::{read_json, write_json_atomic};
 use crate::model::{DeviceModel, respond_batch_guarded};
-use crate::ode::LANES;
+use crate::ode::BATCH;
 use crate::table::Table;
 
 /// Which slice of the shards this process generates: shards with `s % count == index`.
@@ -162,11 +162,11 @@ type Row = (u64, Vec<f64>, Vec<f64>, Result<Vec<f64>>);
 pub fn run_shard(job: &Job, s: u64, bar: &ProgressBar) -> (Table, Vec<FailureRecord>) {
     let spec = job.device.spec();
     let indices: Vec<u64> = job.plan.shard_range(s).collect();
-    // chunks of LANES: each is one batched solve of an ODE device (and keeps the progress
+    // chunks of BATCH: each is one batched solve of an ODE device (and keeps the progress
     // bar's atomics and clock reads off the per-sample path); the chunks start at the
     // shard's first sample whatever the thread count, so a shard's results are reproducible
     let rows: Vec<Row> = indices
-        .par_chunks(LANES)
+        .par_chunks(BATCH)
         .flat_map_iter(|chunk| {
             let points: Vec<(Vec<f64>, Vec<f64>)> = chunk.iter().map(|&i| job.point(i)).collect();
             let refs: Vec<(&[f64], &[f64])> = points.iter().map(|(x, a)| (x.as_slice(), a.as_slice())).collect();
@@ -191,10 +191,10 @@ pub fn run_shard(job: &Job, s: u64, bar: &ProgressBar) -> (Table, Vec<FailureRec
 }
 
 /// Evaluates a device at many points in parallel (guarded: panics and NaN become errors).
-/// Points go in batches of [`LANES`] (one batched solve each for an ODE device).
+/// Points go in batches of [`BATCH`] (one batched solve each for an ODE device).
 pub fn respond_many(device: &dyn DeviceModel, xs: &[Vec<f64>], as_: &[Vec<f64>]) -> Vec<Result<Vec<f64>>> {
     let points: Vec<(&[f64], &[f64])> = xs.iter().zip(as_).map(|(x, a)| (x.as_slice(), a.as_slice())).collect();
-    points.par_chunks(LANES).flat_map_iter(|chunk| respond_batch_guarded(device, chunk)).collect()
+    points.par_chunks(BATCH).flat_map_iter(|chunk| respond_batch_guarded(device, chunk)).collect()
 }
 
 /// A progress bar on stderr with rate and ETA (hidden when `show` is false).

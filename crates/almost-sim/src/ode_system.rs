@@ -12,6 +12,14 @@ use crate::spec::DeviceSpec;
 /// 2 cores).
 pub const LANES: usize = 32;
 
+/// Points handed to one batched solve by the generator, the physics of a network and the
+/// exact mode's sensitivities: with an explicit method at most [`OdeSystem::batch_lanes`]
+/// of them are solved at a time, and a waiting point takes the slot of one that finished,
+/// so the slots stay full while the points that need many steps are still going (the
+/// FitzHugh-Nagumo neuron's steps per solve vary fivefold over its box); an implicit method
+/// solves them in batches of `batch_lanes`.
+pub const BATCH: usize = 8 * LANES;
+
 /// States and state sensitivities at each sample time: `(states[t][k], sens[t][j][k])` with
 /// `sens[t][j][k] = d state_k / d p_j` at sample time t, `p = [x, A]`.
 pub type Trajectory = (Vec<Vec<f64>>, Vec<Vec<Vec<f64>>>);

@@ -113,7 +113,7 @@ pub fn jacobian<S: OdeSystem + ?Sized>(
 }
 
 /// [`jacobian`] at many points `(x, A)`, in order. With Tsitouras 5(4) the points are solved
-/// as lanes of batches of [`OdeSystem::batch_lanes`], each lane on its own steps with
+/// in batches of [`crate::ode::BATCH`], [`OdeSystem::batch_lanes`] lanes at a time, each lane on its own steps with
 /// diffsol's step control (the answers agree with [`jacobian`]'s far below the tolerances,
 /// tested); where a batch fails, every point of it is solved alone, so that each failure
 /// is the point's own.
@@ -122,7 +122,6 @@ pub fn jacobians<S: OdeSystem + ?Sized>(
     points: &[(&[f64], &[f64])],
     settings: &SolverSettings,
 ) -> Vec<Result<Jacobian>> {
-    let lanes = system.batch_lanes();
     let alone = |(x, a): &(&[f64], &[f64])| jacobian(system, x, a, settings);
     if !in_lanes(system, settings)
         || points.len() < 2
@@ -131,7 +130,7 @@ pub fn jacobians<S: OdeSystem + ?Sized>(
         return points.iter().map(alone).collect();
     }
     points
-        .chunks(lanes)
+        .chunks(crate::ode::BATCH)
         .flat_map(|chunk| {
             let ps: Vec<Vec<f64>> = chunk.iter().map(|(x, a)| x.iter().chain(*a).copied().collect()).collect();
             let refs: Vec<&[f64]> = ps.iter().map(Vec::as_slice).collect();

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
-use almost_sim::ode::LANES;
+use almost_sim::ode::BATCH;
 use almost_sim::{DeviceModel, Jacobian};
 use almost_surrogate::SurrogateMeta;
 
@@ -89,7 +89,7 @@ pub trait Hardware: Sync {
     }
 
     /// [`Hardware::jacobian`] for every call of a layer, grouped as [`Hardware::respond_layer`]
-    /// groups them (runs of [`almost_sim::ode::LANES`] samples of one device, in parallel).
+    /// groups them (runs of [`almost_sim::ode::BATCH`] samples of one device, in parallel).
     fn jacobian_layer(&self, call: &LayerCall<'_>) -> Vec<Option<almost_sim::Result<Jacobian>>> {
         per_device_runs(call, |j, points| self.jacobian_points(call.layer, j, points))
             .into_iter()
@@ -98,7 +98,7 @@ pub trait Hardware: Sync {
     }
 
     /// The wanted output of every call of a layer; `None` where a solve failed. Each device's
-    /// calls go to [`Hardware::respond_points`] in runs of [`almost_sim::ode::LANES`]
+    /// calls go to [`Hardware::respond_points`] in runs of [`almost_sim::ode::BATCH`]
     /// consecutive samples, the runs in parallel (rayon); which calls share a run depends only
     /// on the layer call, so the outputs do not depend on the thread count.
     fn respond_layer(&self, call: &LayerCall<'_>) -> Vec<Option<f64>> {
@@ -115,7 +115,7 @@ pub trait Hardware: Sync {
 }
 
 /// `answer(device, points)` for every call of `call`, in the call's order (`None` where an
-/// answer came back short): each device's calls in runs of [`LANES`] consecutive samples,
+/// answer came back short): each device's calls in runs of [`BATCH`] consecutive samples,
 /// the runs in parallel (rayon). Which calls share a run depends only on the layer call, so
 /// the answers do not depend on the thread count.
 fn per_device_runs<T: Send>(
@@ -127,12 +127,12 @@ fn per_device_runs<T: Send>(
         return Vec::new();
     }
     let samples = call.calls() / devices;
-    let runs = samples.div_ceil(LANES);
+    let runs = samples.div_ceil(BATCH);
     let pieces: Vec<Vec<T>> = (0..devices * runs)
         .into_par_iter()
         .map(|w| {
-            let (j, first) = (w / runs, (w % runs) * LANES);
-            let points: Vec<(&[f64], &[f64])> = (first..(first + LANES).min(samples))
+            let (j, first) = (w / runs, (w % runs) * BATCH);
+            let points: Vec<(&[f64], &[f64])> = (first..(first + BATCH).min(samples))
                 .map(|s| {
                     let (_, x, a) = call.call(s * devices + j);
                     (x, a)
@@ -143,7 +143,7 @@ fn per_device_runs<T: Send>(
         .collect();
     let mut slots: Vec<Option<T>> = (0..call.calls()).map(|_| None).collect();
     for (w, piece) in pieces.into_iter().enumerate() {
-        let (j, first) = (w / runs, (w % runs) * LANES);
+        let (j, first) = (w / runs, (w % runs) * BATCH);
         for (i, y) in piece.into_iter().enumerate() {
             slots[(first + i) * devices + j] = Some(y);
         }
@@ -233,9 +233,9 @@ mod tests {
     }
 
     #[test]
-    fn a_layer_call_in_runs_of_lanes_keeps_every_call_in_its_place() {
-        // 3 devices, 37 samples: runs of LANES samples per device, the last one short
-        let (devices, samples, fan_in) = (3, 37, 2);
+    fn a_layer_call_in_runs_keeps_every_call_in_its_place() {
+        // 3 devices, BATCH + 5 samples: runs of BATCH samples per device, the last one short
+        let (devices, samples, fan_in) = (3, BATCH + 5, 2);
         let x: Vec<f64> = (0..samples * devices * fan_in).map(|i| (i / fan_in) as f64 * 1e-3).collect();
         let mut x = x;
         x[(5 * devices + 1) * fan_in] = -1.0; // sample 5, device 1 fails

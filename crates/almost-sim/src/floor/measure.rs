@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use crate::error::Result;
 use crate::ode::solve::{solve, solve_lanes};
-use crate::ode_system::LANES;
+use crate::ode_system::BATCH;
 use crate::ode_system::OdeSystem;
 use crate::solver::SolverSettings;
 use crate::spec::DeviceSpec;
@@ -51,7 +51,7 @@ pub fn measure<S: OdeSystem>(
         }
         solve_times.push(t.elapsed().as_secs_f64() * 1e6 / n);
         let t = Instant::now();
-        for lanes in refs.chunks(LANES) {
+        for lanes in refs.chunks(BATCH) {
             std::hint::black_box(solve_lanes(system, std::hint::black_box(lanes), settings, false)?);
         }
         batch_times.push(t.elapsed().as_secs_f64() * 1e6 / n);

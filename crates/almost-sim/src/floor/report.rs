@@ -13,7 +13,7 @@ pub struct Floor {
     pub jac_ns: f64,
     /// Time of one whole solve, alone, microseconds (median of the repeats).
     pub solve_us: f64,
-    /// Time per solve when the points are solved in batches of [`crate::ode::LANES`] lanes, microseconds.
+    /// Time per solve when the points are solved in batches of [`crate::ode::BATCH`] (at most [`crate::ode::LANES`] lanes at a time), microseconds.
     pub batch_us: f64,
 }
 

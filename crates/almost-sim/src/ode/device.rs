@@ -84,7 +84,10 @@ impl<S: OdeSystem> DeviceModel for OdeDevice<S> {
         if lanes < 2 || points.len() < 2 || points.iter().any(|(x, a)| self.system.spec().check_dims(x, a).is_err()) {
             return points.iter().map(|(x, a)| self.respond(x, a)).collect();
         }
-        points.chunks(lanes).flat_map(|chunk| self.respond_lanes(chunk)).collect()
+        // explicit lanes keep `lanes` slots full from the whole batch; implicit ones share
+        // their steps, `lanes` at a time
+        let chunk = if crate::sens::in_lanes(&self.system, &self.settings) { points.len() } else { lanes };
+        points.chunks(chunk).flat_map(|chunk| self.respond_lanes(chunk)).collect()
     }
 
     fn solver(&self) -> Option<&SolverSettings> {

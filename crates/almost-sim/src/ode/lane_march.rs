@@ -3,7 +3,8 @@
 
 use crate::error::{Result, SimError};
 use crate::numeric::inverse_tenth_root_in_range;
-use crate::ode::lanes::{LaneEquations, Slots, mean_square};
+use crate::ode::lane_start::{Starter, at_stop};
+use crate::ode::lanes::{LaneEquations, Slots};
 use crate::ode::tsit45::{STAGES, TSIT45, local_error, stage_input};
 use crate::solver::SolverSettings;
 
@@ -27,19 +28,6 @@ struct Lane {
     steps: usize,
 }
 
-/// diffsol's `handle_tstop`: whether a lane at `t` sits on `t_stop`; else its step `h` is
-/// clipped so as not to pass it.
-fn at_stop(t: f64, h: &mut f64, t_stop: f64) -> bool {
-    let roundoff = 100.0 * f64::EPSILON * (t.abs() + h.abs());
-    if (t - t_stop).abs() <= roundoff {
-        return true;
-    }
-    if t + *h > t_stop + roundoff {
-        *h *= (t_stop - t) / *h;
-    }
-    false
-}
-
 /// The values of slot `s` of the state-major `rows` (`count` rows of `stride`).
 fn column(rows: &[f64], count: usize, stride: usize, s: usize, out: &mut [f64]) {
     for (e, o) in out.iter_mut().enumerate().take(count) {
@@ -47,82 +35,48 @@ fn column(rows: &[f64], count: usize, stride: usize, s: usize, out: &mut [f64]) 
     }
 }
 
-/// Solves `lanes` lanes of `eq` recorded at `times`; returns every sample time's values,
-/// lane after lane (`out[time][lane * width + value]`).
+/// Solves `lanes` lanes of `eq` recorded at `times`, at most `slots` of them at a time (a
+/// lane starts in the slot of one that finished); returns every sample time's values, lane
+/// after lane (`out[time][lane * width + value]`).
 pub(super) fn march_lanes<E: LaneEquations + ?Sized>(
     eq: &E,
     lanes: usize,
+    slots: usize,
     times: &[f64],
     settings: &SolverSettings,
     guarded: bool,
 ) -> Result<Vec<Vec<f64>>> {
-    let (n, ns, nc, nb) = (eq.width(), eq.states(), eq.constants(), eq.block());
+    let (n, nc, nb) = (eq.width(), eq.constants(), eq.block());
     let (rtol, atol) = (settings.rtol, settings.atol);
     let co = &*TSIT45;
+    let slots = slots.clamp(1, lanes.max(1));
     // every array state-major: value e of slot s at [e * stride + s], the rows as long as
-    // the lanes that are still going
-    let (stride, len) = (lanes, lanes * n);
+    // the slots that are still going
+    let (stride, len) = (slots, slots * n);
     let (mut y, mut dy, mut ys, mut fnew) = (vec![0.0; len], vec![0.0; len], vec![0.0; len], vec![0.0; len]);
     let mut err = vec![0.0; len];
-    let (mut c, mut b) = (vec![0.0; nc * lanes], vec![0.0; nb * lanes]);
-    let (mut t, mut h, mut ts) = (vec![0.0; lanes], vec![0.0; lanes], vec![0.0; lanes]);
-    let (mut norms, mut factors) = (vec![0.0; lanes], vec![0.0; lanes]);
+    let (mut c, mut b) = (vec![0.0; nc * slots], vec![0.0; nb * slots]);
+    let (mut t, mut h, mut ts) = (vec![0.0; slots], vec![0.0; slots], vec![0.0; slots]);
+    let (mut norms, mut factors) = (vec![0.0; slots], vec![0.0; slots]);
     // all ones where a lane's step is accepted, the mask its new values are taken through
-    let mut accepted = vec![0u64; lanes];
+    let mut accepted = vec![0u64; slots];
     let mut k = vec![0.0; STAGES * len];
-    let mut out = vec![vec![0.0; len]; times.len()];
+    let mut out = vec![vec![0.0; lanes * n]; times.len()];
     let fail = |t: f64, message: String| SimError::Solver { time: t, message };
-    let mut lane_of: Vec<usize> = (0..lanes).collect();
-    let (mut one, mut two) = (vec![0.0; n.max(nc)], vec![0.0; n]);
-
-    // the first step, lane by lane, as diffsol's `set_step_size` picks it (from the states)
-    for l in 0..lanes {
-        eq.fill(l, &mut one[..nc], &mut b[l * nb..(l + 1) * nb]);
-        for (i, &v) in one[..nc].iter().enumerate() {
-            c[i * stride + l] = v;
-        }
-        eq.init(l, &mut one[..n]);
-        for (e, &v) in one[..n].iter().enumerate() {
-            y[e * stride + l] = v;
-        }
-    }
-    let at = Slots { lanes: &lane_of, stride, c: &c, b: &b };
-    eq.rhs(&at, &y, &t, &mut dy);
-    let (mut h0s, mut d1s) = (vec![0.0; lanes], vec![0.0; lanes]);
-    for (l, (h0, d1s)) in h0s.iter_mut().zip(&mut d1s).enumerate() {
-        column(&y, ns, stride, l, &mut one);
-        column(&dy, ns, stride, l, &mut two);
-        let d0 = mean_square(&one[..ns], &one[..ns], rtol, atol).sqrt();
-        let d1 = mean_square(&two[..ns], &one[..ns], rtol, atol).sqrt();
-        *h0 = if d0 < 1e-5 || d1 < 1e-5 { 1e-6 } else { 0.01 * (d0 / d1) };
-        *d1s = d1;
-        for e in 0..n {
-            ys[e * stride + l] = y[e * stride + l] + *h0 * dy[e * stride + l];
-        }
-    }
-    eq.rhs(&at, &ys, &h0s, &mut fnew);
-    let mut state = Vec::with_capacity(lanes);
-    for (l, (&h0, &d1)) in h0s.iter().zip(&d1s).enumerate() {
-        column(&y, ns, stride, l, &mut one);
-        for (e, d) in two[..ns].iter_mut().enumerate() {
-            *d = fnew[e * stride + l] - dy[e * stride + l];
-        }
-        let d2 = mean_square(&two[..ns], &one[..ns], rtol, atol).sqrt() / h0;
-        let max_d = d1.max(d2);
-        let h1 = if max_d < 1e-15 { (h0 * 1e-3).max(1e-6) } else { (0.01 / max_d).powf(1.0 / (1.0 + co.order as f64)) };
-        h[l] = (100.0 * h0).min(h1);
-        if let Some(&t_stop) = times.first()
-            && at_stop(0.0, &mut h[l], t_stop)
-        {
-            return Err(fail(0.0, "the first sample time is the start time".into()));
-        }
+    let mut starter = Starter::new(n, nc, nb);
+    let (mut lane_of, mut state) = (Vec::with_capacity(slots), Vec::with_capacity(slots));
+    let mut waiting = 0..if times.is_empty() { 0 } else { lanes };
+    for (s, lane) in waiting.by_ref().take(slots).enumerate() {
+        h[s] = starter.start(eq, lane, (rtol, atol), co.order, times)?;
+        starter.place(s, stride, &mut y, &mut dy, &mut c, &mut b);
+        lane_of.push(lane);
         state.push(Lane { next: 0, rejections: 0, steps: 0 });
     }
 
     // lanes that are still going sit in the slots 0..active (a finished lane trades places
     // with the last active one) and the rows are `active` long, so that every shared loop
     // runs over the live values in one piece
-    let mut active = if times.is_empty() { 0 } else { lanes };
+    let mut active = lane_of.len();
     let start = std::time::Instant::now();
     let mut rounds = 0usize;
     let mut finished = Vec::with_capacity(lanes);
@@ -210,6 +164,14 @@ pub(super) fn march_lanes<E: LaneEquations + ?Sized>(
         // finished slots in descending order, each traded with the last active slot; then the
         // rows shortened to the lanes still going
         while let Some(s) = finished.pop() {
+            if let Some(lane) = waiting.next() {
+                // the next waiting lane takes the finished one's slot
+                (t[s], h[s]) = (0.0, starter.start(eq, lane, (rtol, atol), co.order, times)?);
+                starter.place(s, stride, &mut y, &mut dy, &mut c, &mut b);
+                lane_of[s] = lane;
+                state[s] = Lane { next: 0, rejections: 0, steps: 0 };
+                continue;
+            }
             active -= 1;
             if s != active {
                 state.swap(s, active);

@@ -3,11 +3,12 @@
 //! The parameter vector handed to every callback is `p = [x_0..x_{n-1}, A_0..A_{m-1}]`, so
 //! that diffsol's forward sensitivities with respect to `p` give dy/dx and dy/dA at once.
 
-pub use crate::ode_system::{LANES, OdeSystem};
+pub use crate::ode_system::{BATCH, LANES, OdeSystem};
 
 mod device;
 mod factored_lanes;
 mod lane_march;
+mod lane_start;
 mod lanes;
 mod march;
 pub(crate) mod sens_floor;

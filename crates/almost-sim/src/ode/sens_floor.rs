@@ -23,6 +23,9 @@ use crate::timing::median;
 struct Evaluation {
     y: Vec<f64>,
     t: f64,
+    /// The lane evaluated, for the tests to follow one lane among several.
+    #[cfg(test)]
+    lane: usize,
     /// The right-hand side the march got back, for the tests to compare a replay with.
     #[cfg(test)]
     dy: Vec<f64>,
@@ -60,6 +63,8 @@ impl LaneEquations for Counting<'_> {
             log.push(Evaluation {
                 y: (0..width).map(|e| y[e * at.stride + s]).collect(),
                 t: t[s],
+                #[cfg(test)]
+                lane: at.lanes[s],
                 #[cfg(test)]
                 dy: (0..width).map(|e| dy[e * at.stride + s]).collect(),
             });
@@ -125,7 +130,7 @@ pub(crate) fn measure_sens<S: OdeSystem + ?Sized>(
         let single: [&[f64]; 1] = [p];
         let eq = sens_equations(system, &single, &times)?;
         let counting = Counting { inner: eq.lanes(), log: RefCell::new(Vec::new()) };
-        march_lanes(&counting, 1, &times, settings, false)?;
+        march_lanes(&counting, 1, 1, &times, settings, false)?;
         let log = counting.log.into_inner();
         let factored = matches!(eq, SensEquations::Factored(_));
         visited.push((Replay::new(system, p, factored), log, eq.lanes().width()));
@@ -133,7 +138,6 @@ pub(crate) fn measure_sens<S: OdeSystem + ?Sized>(
     let n = points.len().max(1) as f64;
     let total: usize = visited.iter().map(|v| v.1.len()).sum();
     let refs: Vec<&[f64]> = points.iter().map(Vec::as_slice).collect();
-    let lanes = system.batch_lanes().max(1);
     let (mut solve_times, mut batch_times, mut eval_times) = (vec![], vec![], vec![]);
     for _ in 0..repeats.max(1) {
         let t = Instant::now();
@@ -142,7 +146,7 @@ pub(crate) fn measure_sens<S: OdeSystem + ?Sized>(
         }
         solve_times.push(t.elapsed().as_secs_f64() * 1e6 / n);
         let t = Instant::now();
-        for chunk in refs.chunks(lanes) {
+        for chunk in refs.chunks(crate::ode::BATCH) {
             std::hint::black_box(solve_sens_lanes(system, std::hint::black_box(chunk), settings)?);
         }
         batch_times.push(t.elapsed().as_secs_f64() * 1e6 / n);

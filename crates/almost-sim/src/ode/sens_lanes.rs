@@ -112,8 +112,12 @@ pub(crate) fn solve_sens_lanes<S: OdeSystem + ?Sized>(
 ) -> Result<Vec<Trajectory>> {
     let times = system.sample_times();
     Ok(match sens_equations(system, ps, &times)? {
-        SensEquations::Factored(eq) => eq.trajectories(&march_lanes(&eq, ps.len(), &times, settings, true)?),
-        SensEquations::Full(eq) => eq.trajectories(&march_lanes(&eq, ps.len(), &times, settings, true)?, times.len()),
+        SensEquations::Factored(eq) => {
+            eq.trajectories(&march_lanes(&eq, ps.len(), system.batch_lanes(), &times, settings, true)?)
+        }
+        SensEquations::Full(eq) => {
+            eq.trajectories(&march_lanes(&eq, ps.len(), system.batch_lanes(), &times, settings, true)?, times.len())
+        }
     })
 }
 

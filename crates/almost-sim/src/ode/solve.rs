@@ -33,7 +33,8 @@ pub fn solve<S: OdeSystem + ?Sized>(
 ///
 /// With Tsitouras 5(4) every lane takes its own steps ([`super::lanes`]: diffsol's solo algorithm,
 /// step for step, with the work between right-hand sides shared), so a lane's answer is its
-/// solo solve's up to the order of floating-point sums. With an implicit method the lanes
+/// solo solve's up to the order of floating-point sums; [`OdeSystem::batch_lanes`] of them
+/// go at a time, and a waiting lane takes the slot of one that finished. With an implicit method the lanes
 /// are diffsol's batched lanes: they share their time steps, and a step is accepted only
 /// where every lane's local error is within its tolerances (the maximum of the lanes'
 /// norms), so each lane is solved at least as accurately as alone but its last digits depend
@@ -66,7 +67,7 @@ pub fn solve_lanes<S: OdeSystem + ?Sized>(
     }
     if lanes > 1 && settings.method == SolverMethod::Tsit45 {
         let eq = Plain { system, blocks: &blocks, m, block: blocks.len() / lanes };
-        let flat = march_lanes(&eq, lanes, &times, settings, guarded)?;
+        let flat = march_lanes(&eq, lanes, system.batch_lanes(), &times, settings, guarded)?;
         return Ok(unflatten(&flat, lanes, n));
     }
     let problem = OdeBuilder::<M>::new()

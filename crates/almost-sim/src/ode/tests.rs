@@ -131,6 +131,38 @@ fn a_lanes_answer_does_not_depend_on_its_companions() {
 }
 
 #[test]
+fn a_lane_that_waits_for_a_slot_is_solved_as_if_it_had_one() {
+    // 40 FitzHugh-Nagumo lanes (their steps per solve vary severalfold) in 6 slots: 34 wait
+    // and start in the slots of finished ones; each is bit for bit its answer among 40 slots
+    use crate::ode::lane_march::march_lanes;
+    use crate::ode::lanes::Plain;
+    let n = 4;
+    let system = FhnNeuron::new(&OdeDeviceConfig { fan_in: n, constants: Default::default() }).unwrap();
+    let (settings, times) = (system.default_solver(), system.sample_times());
+    let ps = points(n, 40, 23);
+    let m = system.n_prepared();
+    let mut blocks = Vec::new();
+    for p in &ps {
+        let start = blocks.len();
+        blocks.resize(start + m, 0.0);
+        system.prepare(p, &mut blocks[start..]);
+        blocks.extend_from_slice(p);
+    }
+    let eq = Plain { system: &system, blocks: &blocks, m, block: m + 2 * n };
+    let all = march_lanes(&eq, ps.len(), ps.len(), &times, &settings, true).unwrap();
+    for slots in [1, 6, 32] {
+        assert_eq!(march_lanes(&eq, ps.len(), slots, &times, &settings, true).unwrap(), all, "{slots} slots");
+    }
+    // and what the device answers, waiting lanes and all, is each point's solo answer
+    let device = OdeDevice::new(system.clone());
+    let pairs: Vec<(&[f64], &[f64])> = ps.iter().map(|p| p.split_at(n)).collect();
+    for ((x, a), y) in pairs.iter().zip(device.respond_batch(&pairs)) {
+        let (y, alone) = (y.unwrap()[0], device.respond(x, a).unwrap()[0]);
+        assert!((y - alone).abs() < 1e-10, "{y} vs {alone}");
+    }
+}
+
+#[test]
 fn rhs_of_many_solves_at_once_is_each_solves_bit_for_bit() {
     // the diode node and FitzHugh-Nagumo override rhs_lanes; the Duffing resonator (forced:
     // its right-hand side reads p and t) takes the default
