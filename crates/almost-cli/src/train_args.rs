@@ -130,6 +130,25 @@ pub enum Command {
         #[arg(long)]
         published: Vec<almost_net::compare::Published>,
     },
+    /// Several trained networks read out together: their class scores summed image by image,
+    /// the readout of one wider network whose branches (the runs) share the input and nothing
+    /// else (devices and a fixed summing readout still, the branches trained one by one). On
+    /// the surrogates, and with --physics on every branch's devices; prints each branch and
+    /// the whole, and writes ensemble.json.
+    Ensemble {
+        /// Run folders made by `almost-train network` on one test set.
+        #[arg(required = true, num_args = 2..)]
+        runs: Vec<PathBuf>,
+        /// Run every branch on its devices' physics (ODE solves, parallel).
+        #[arg(long)]
+        physics: bool,
+        /// Evaluate only the first N test images (default: all).
+        #[arg(long, default_value_t = 0)]
+        samples: usize,
+        /// Folder for ensemble.json.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Accuracy of a trained network on imperfect hardware: device-to-device variability,
     /// read noise and quantised A, each swept on its own; writes robustness.json/.svg.
     Robustness {

@@ -49,6 +49,7 @@ pub use physics::evaluate::{PhysicsReport, evaluate};
 pub use physics::hardware::{Hardware, LayerCall, NominalHardware};
 pub use physics::imperfect::PerturbedHardware;
 pub use physics::select::hardware_for;
+pub use training::ensemble::{EnsembleReport, ensemble};
 pub use training::run::{LoadedRun, load_run, save_run};
 pub use training::run_eval::{RunEvaluation, evaluate_run, evaluate_run_shard, robustness_run};
 pub use training::train::{TrainOptions, Trained, train};

@@ -152,6 +152,13 @@ fn main() -> Result<()> {
             almost_net::compare::plot::plot(&out.join("compare.svg"), &groups, &published)?;
             eprintln!("wrote {} and {}", out.join("compare.csv").display(), out.join("compare.svg").display());
         }
+        Command::Ensemble { runs, physics, samples, out } => {
+            let report = almost_net::ensemble(&runs, samples, physics, &device)?;
+            print!("{}", report.table());
+            std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+            almost_sim::fsutil::write_json_atomic(&out.join("ensemble.json"), &report)?;
+            eprintln!("wrote {}", out.join("ensemble.json").display());
+        }
         Command::Robustness { run, samples, variability, mismatch, read_noise, bits } => {
             let sweep = almost_net::physics::robustness::Sweep { variability, mismatch, read_noise, bits };
             print!("{}", almost_net::robustness_run(&run, samples, &sweep, &device)?);
