@@ -112,7 +112,8 @@ pub enum Command {
     /// surrogate-physics gap, box exits). Prints the table and writes compare.csv (a row per
     /// run) and compare.svg (accuracy on the physics against devices, one panel per data set,
     /// published results as dashed lines). Physics figures count only runs checked on their
-    /// whole test set (`almost-train network --physics`).
+    /// whole test set (`almost-train network --physics`), or evaluated on it afterwards on the
+    /// nominal devices with the run's present A (`almost-train evaluate --physics`).
     Compare {
         /// Run folders made by `almost-train network`.
         #[arg(required_unless_present = "rows")]

@@ -1,7 +1,8 @@
 //! `almost-train compare`: runs of one network with different training seeds become one
 //! entry with the mean and spread of their own physics checks; another network is another
 //! entry (paths spelt with `.` components or without are one network); a run not checked
-//! on its whole test set is counted out of the physics figures.
+//! on its whole test set is counted out of the physics figures, unless its `evaluate --physics`
+//! report covers the whole test set on the nominal devices with its present A.
 
 #![allow(clippy::unwrap_used)]
 
@@ -77,4 +78,20 @@ fn seeds_are_grouped_and_their_physics_checks_averaged() {
     // nothing checked on a whole test set: no figure, and it says why
     let e = plot(&out.join("none.svg"), &groups[1..], &[]).unwrap_err().to_string();
     assert!(e.contains("--physics"), "{e}");
+
+    // the partly checked run evaluated on its whole test set afterwards (`evaluate --physics`)
+    // counts; on perturbed hardware, on part of the test set, or with A changed since, not
+    let (wide, device) = (runs[2].clone(), burn::tensor::Device::flex());
+    let nominal = almost_net::HardwareOverrides::default();
+    let whole = almost_net::evaluate_run(&wide, true, 0, &nominal, &device).unwrap().physics.unwrap();
+    assert_eq!(gather(&runs).unwrap()[1].physics_full(), vec![whole.accuracy_physics]);
+    let noisy = almost_net::HardwareOverrides { read_noise: Some(0.01), ..Default::default() };
+    almost_net::evaluate_run(&wide, true, 0, &noisy, &device).unwrap();
+    assert!(gather(&runs).unwrap()[1].physics_full().is_empty());
+    almost_net::evaluate_run(&wide, true, 5, &nominal, &device).unwrap();
+    assert!(gather(&runs).unwrap()[1].physics_full().is_empty());
+    almost_net::evaluate_run(&wide, true, 0, &nominal, &device).unwrap();
+    assert_eq!(gather(&runs).unwrap()[1].physics_full().len(), 1);
+    std::fs::copy(runs[0].join("a.npz"), wide.join("a.npz")).unwrap();
+    assert!(gather(&runs).unwrap()[1].physics_full().is_empty());
 }

@@ -1,10 +1,12 @@
 //! The evaluation on physics split into shards (tasks of a job array) and merged gives the
-//! report one machine gives; an incomplete set or shards of other trained A are refused.
+//! report one machine gives, and says what it measured; an incomplete set, shards of other
+//! hardware or of other trained A are refused.
 
 #![allow(clippy::unwrap_used)]
 
 mod common;
 
+use almost_net::physics::run_physics::{RunPhysics, nominal_whole_test_set};
 use almost_net::physics::shard::merge_run;
 use almost_net::training::train::{TrainOptions, train};
 use almost_net::{evaluate_run, evaluate_run_shard};
@@ -55,6 +57,16 @@ fn three_shards_merged_equal_one_evaluation_and_bad_sets_are_refused() {
         assert!((m.rms_activation_gap - w.rms_activation_gap).abs() <= 1e-9 * w.rms_activation_gap.max(1e-12));
         assert_eq!(m.max_local_error, w.max_local_error);
     }
+    // the merged file says what it measured: 40 of the 48 test images, on the nominal devices
+    let file: RunPhysics = almost_sim::fsutil::read_json(&run.join("physics.json")).unwrap();
+    assert_eq!((file.test_images, file.hardware.map(|h| h.is_nominal())), (Some(48), Some(true)));
+    assert!(nominal_whole_test_set(&run).is_none(), "part of the test set only");
+    // a shard on other hardware is refused
+    let noisy = almost_net::HardwareOverrides { read_noise: Some(0.01), ..Default::default() };
+    evaluate_run_shard(&run, 40, shard(2), &noisy, &device).unwrap();
+    let e = merge_run(&run).unwrap_err().to_string();
+    assert!(e.contains("ran other hardware"), "{e}");
+    evaluate_run_shard(&run, 40, shard(2), &Default::default(), &device).unwrap();
     // the run's A replaced by another training's: the shards no longer belong to it
     cfg.training.seed = 2;
     let other = tmp.path().join("other");

@@ -13,6 +13,7 @@ use almost_sim::fsutil::{read_json, write_atomic};
 
 use crate::check::physics_check::binomial_stderr;
 use crate::error::{NetError, Result};
+use crate::physics::run_physics::nominal_whole_test_set;
 use crate::training::run::RunSummary;
 
 /// One finished run, as `compare` reads it from its `network.json`.
@@ -116,6 +117,15 @@ pub fn read_run(run: &Path) -> Result<(RunPoint, serde_json::Value)> {
     }
     let summary: RunSummary = read_json(&path)?;
     let checked = summary.physics_check.as_ref().and_then(|v| v.checked());
+    // the training's own check where it covered the whole test set, else the run's
+    // `evaluate --physics` report where that is one of the nominal devices on the whole test
+    // set with the present A
+    let whole =
+        checked.filter(|c| c.report.images == c.test_images).map(|c| (c.report.accuracy_physics, c.test_images));
+    let (physics, test_images) = match whole.or_else(|| nominal_whole_test_set(run)) {
+        Some((accuracy, images)) => (Some((accuracy, images)), images),
+        None => (checked.map(|c| (c.report.accuracy_physics, c.report.images)), checked.map_or(0, |c| c.test_images)),
+    };
     let box_exits = summary
         .history
         .iter()
@@ -129,8 +139,8 @@ pub fn read_run(run: &Path) -> Result<(RunPoint, serde_json::Value)> {
         devices: summary.devices.iter().sum(),
         parameters: summary.trained_parameters,
         surrogate: summary.test_accuracy_surrogate,
-        physics: checked.map(|c| (c.report.accuracy_physics, c.report.images)),
-        test_images: checked.map_or(0, |c| c.test_images),
+        physics,
+        test_images,
         box_exits,
     };
     // the group key: the config without what differs between seeds of one network, its

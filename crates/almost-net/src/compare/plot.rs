@@ -22,7 +22,7 @@ pub fn plot(path: &Path, groups: &[Group], published: &[Published]) -> Result<()
     if datasets.is_empty() {
         return Err(NetError::BadRun {
             path: path.into(),
-            message: "no run was checked on the physics on its whole test set (train with --physics)".into(),
+            message: "no run was checked on the physics on its whole test set (train with --physics, or run almost-train evaluate --physics)".into(),
         });
     }
     let mut svg = String::new();

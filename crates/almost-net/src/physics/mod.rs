@@ -1,12 +1,14 @@
 //! The network on the devices themselves: what answers for each device instance
 //! ([`hardware`]: nominal devices; [`imperfect`]: variability, mismatch, read noise,
 //! quantised A), the evaluation on physics with its per-layer gap ([`evaluate`]), split over
-//! machines and merged ([`shard`]), and sweeps of the imperfections ([`robustness`]).
+//! machines and merged ([`shard`]), what a run's `physics.json` was measured on
+//! ([`run_physics`]), and sweeps of the imperfections ([`robustness`]).
 
 pub mod evaluate;
 pub mod forward;
 pub mod hardware;
 pub mod imperfect;
 pub mod robustness;
+pub mod run_physics;
 pub mod select;
 pub mod shard;

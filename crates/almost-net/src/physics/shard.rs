@@ -16,7 +16,9 @@ use almost_sim::ShardSelection;
 use almost_sim::fsutil::{read_json, write_json_atomic};
 
 use crate::error::{NetError, Result};
+use crate::network::hardware_config::HardwareConfig;
 use crate::physics::evaluate::{LayerGap, PhysicsReport};
+use crate::physics::run_physics::{a_hash, write_run_physics};
 
 /// One shard's evaluation, as written into the run folder.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -31,6 +33,12 @@ pub struct ShardReport {
     pub a_sha256: String,
     /// The shard's own report.
     pub report: PhysicsReport,
+    /// The hardware it ran on (absent in shards written before it was recorded).
+    #[serde(default)]
+    pub hardware: Option<HardwareConfig>,
+    /// Images of the run's test set (absent likewise).
+    #[serde(default)]
+    pub test_images: Option<usize>,
 }
 
 /// The test images of shard `s` among the first `n`.
@@ -43,15 +51,15 @@ pub fn shard_file(run: &Path, s: ShardSelection) -> PathBuf {
     run.join(format!("physics.shard-{}-of-{}.json", s.index, s.count))
 }
 
-/// SHA-256 of the run's trained A (`a.npz`).
-pub fn a_hash(run: &Path) -> Result<String> {
-    let path = run.join("a.npz");
-    let bytes = std::fs::read(&path).map_err(|e| NetError::io(&path, e))?;
-    Ok(almost_sim::spec::hex_sha256(&bytes))
-}
-
-/// Writes shard `s`'s report into `run`.
-pub fn save_shard(run: &Path, s: ShardSelection, images: usize, report: &PhysicsReport) -> Result<PathBuf> {
+/// Writes shard `s`'s report into `run`: `images` of the run's `test_images` evaluated in all
+/// shards together, on `hardware`.
+pub fn save_shard(
+    run: &Path,
+    s: ShardSelection,
+    (images, test_images): (usize, usize),
+    report: &PhysicsReport,
+    hardware: &HardwareConfig,
+) -> Result<PathBuf> {
     let path = shard_file(run, s);
     let shard = ShardReport {
         index: s.index as usize,
@@ -59,6 +67,8 @@ pub fn save_shard(run: &Path, s: ShardSelection, images: usize, report: &Physics
         images,
         a_sha256: a_hash(run)?,
         report: report.clone(),
+        hardware: Some(hardware.clone()),
+        test_images: Some(test_images),
     };
     write_json_atomic(&path, &shard)?;
     Ok(path)
@@ -89,6 +99,12 @@ pub fn merge_run(run: &Path) -> Result<PhysicsReport> {
                 s.index, s.count, s.images, first.index, first.count, first.images
             )));
         }
+        if (&s.hardware, s.test_images) != (&first.hardware, first.test_images) {
+            return Err(bad(format!(
+                "shard {} of {} ran other hardware (or another test set) than shard {}",
+                s.index, s.count, first.index
+            )));
+        }
         if s.a_sha256 != hash {
             return Err(bad(format!("shard {} of {} ran other trained A than this run's a.npz", s.index, s.count)));
         }
@@ -104,7 +120,11 @@ pub fn merge_run(run: &Path) -> Result<PhysicsReport> {
     if merged.images != first.images {
         return Err(bad(format!("the shards cover {} images, not {}", merged.images, first.images)));
     }
-    write_json_atomic(&run.join("physics.json"), &merged)?;
+    match (&first.hardware, first.test_images) {
+        (Some(hardware), Some(test_images)) => write_run_physics(run, &merged, hardware, test_images)?,
+        // shards written before their hardware was recorded: the report alone, as then
+        _ => write_json_atomic(&run.join("physics.json"), &merged)?,
+    }
     Ok(merged)
 }
 

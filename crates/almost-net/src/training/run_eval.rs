@@ -13,6 +13,7 @@ use crate::error::Result;
 use crate::network::hardware_config::{HardwareConfig, HardwareOverrides};
 use crate::physics::evaluate::{PhysicsReport, evaluate, evaluate_images};
 use crate::physics::robustness::{Sweep, plot, sweep, table};
+use crate::physics::run_physics::write_run_physics;
 use crate::physics::select::hardware_for;
 use crate::physics::shard::{save_shard, shard_images};
 use crate::training::loss::accuracy;
@@ -51,7 +52,7 @@ pub fn evaluate_run(
     let hw_cfg = hardware.apply(&cfg.hardware);
     let hw = hardware_for(&network, &hw_cfg)?;
     let report = evaluate(&network, hw.as_ref(), &test, samples, hw_cfg.bits, true);
-    almost_sim::fsutil::write_json_atomic(&run.join("physics.json"), &report)?;
+    write_run_physics(run, &report, &hw_cfg, test.len())?;
     Ok(RunEvaluation { text: report.table(), physics: Some(report) })
 }
 
@@ -70,7 +71,7 @@ pub fn evaluate_run_shard(
     let hw_cfg = hardware.apply(&cfg.hardware);
     let hw = hardware_for(&network, &hw_cfg)?;
     let report = evaluate_images(&network, hw.as_ref(), &test, &shard_images(shard, n), hw_cfg.bits, true);
-    let path = save_shard(run, shard, n, &report)?;
+    let path = save_shard(run, shard, (n, test.len()), &report, &hw_cfg)?;
     Ok((report, path))
 }
 
