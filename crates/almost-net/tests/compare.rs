@@ -14,10 +14,7 @@ use almost_net::training::train::{TrainOptions, train};
 #[test]
 fn seeds_are_grouped_and_their_physics_checks_averaged() {
     let tmp = tempfile::tempdir().unwrap();
-    let sur = common::analytic_surrogate(tmp.path(), 4);
-    let mut cfg = common::net_config(&common::bars(tmp.path(), 150), &sur);
-    cfg.training.max_surrogate_error = 1.0;
-    cfg.training.epochs = 1;
+    let mut cfg = common::quick_bars_config(tmp.path());
     let all = TrainOptions { physics_all: true, ..Default::default() };
     let mut runs = Vec::new();
     let (dir, surrogate) = (cfg.data.dir.clone(), cfg.layers[0].surrogate.clone());

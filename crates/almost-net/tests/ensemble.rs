@@ -13,10 +13,7 @@ use almost_net::training::train::{TrainOptions, train};
 #[test]
 fn runs_read_out_together_keep_each_runs_own_accuracies() {
     let tmp = tempfile::tempdir().unwrap();
-    let sur = common::analytic_surrogate(tmp.path(), 4);
-    let mut cfg = common::net_config(&common::bars(tmp.path(), 150), &sur);
-    cfg.training.max_surrogate_error = 1.0;
-    cfg.training.epochs = 1;
+    let mut cfg = common::quick_bars_config(tmp.path());
     let all = TrainOptions { physics_all: true, ..Default::default() };
     let runs: Vec<_> = [1, 2].iter().map(|s| tmp.path().join(format!("s{s}"))).collect();
     for (seed, run) in [1, 2].into_iter().zip(&runs) {

@@ -16,10 +16,7 @@ use burn::tensor::Device;
 #[test]
 fn three_shards_merged_equal_one_evaluation_and_bad_sets_are_refused() {
     let tmp = tempfile::tempdir().unwrap();
-    let sur = common::analytic_surrogate(tmp.path(), 4);
-    let mut cfg = common::net_config(&common::bars(tmp.path(), 150), &sur);
-    cfg.training.max_surrogate_error = 1.0;
-    cfg.training.epochs = 1;
+    let mut cfg = common::quick_bars_config(tmp.path());
     let run = tmp.path().join("run");
     train(&cfg, &run, &TrainOptions { skip_physics_check: true, ..Default::default() }).unwrap();
     let device = Device::flex();

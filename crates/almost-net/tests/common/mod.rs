@@ -115,6 +115,16 @@ pub fn net_config(data: &Path, surrogate: &Path) -> NetConfig {
     }
 }
 
+/// [`net_config`] over 150 bars with the fixture's analytic surrogate (fan-in 4), one epoch,
+/// any surrogate error accepted: for tests of what is done with finished runs.
+pub fn quick_bars_config(dir: &Path) -> NetConfig {
+    let sur = analytic_surrogate(dir, 4);
+    let mut cfg = net_config(&bars(dir, 150), &sur);
+    cfg.training.max_surrogate_error = 1.0;
+    cfg.training.epochs = 1;
+    cfg
+}
+
 /// The 8x8 one-channel input of the bars.
 pub fn input() -> MapShape {
     MapShape { height: 8, width: 8, channels: 1 }
