@@ -2,7 +2,8 @@
 //! each against the surrogate epoch, the throughput of evaluating it on the physics (device
 //! solves per second), and the floors of the physics-aware epoch (the surrogate epoch plus
 //! the epoch's device solves at their floor) and of the exact epoch (its forward-sensitivity
-//! solves at their floor), priced at the network's own operating points.
+//! solves at their floor), priced at the network's own operating points; a floor is one
+//! thread's, its solves shared evenly by the threads the epochs run on.
 
 use std::path::Path;
 use std::time::Instant;
@@ -112,10 +113,12 @@ fn physics_throughput(base: &NetConfig, init: Option<&Path>, images: usize, epoc
     }
     let (surrogate, physics_aware, exact) = epochs;
     let solves = images * devices.iter().sum::<usize>();
+    // the floors are one thread's; the epochs spread their solves over the whole pool
+    let threads = rayon::current_num_threads().max(1);
     let per_image = |sens: bool| {
         let layers: Vec<Option<&Floor>> =
             floors.iter().map(|f| if sens { f.sens.as_ref() } else { f.solve.as_ref() }).collect();
-        floor_seconds_per_image(&devices, &layers).map(|s| s * images as f64)
+        floor_seconds_per_image(&devices, &layers).map(|s| s * images as f64 / threads as f64)
     };
     // a physics-aware step is the physics forward pass, then the surrogates' backward pass
     let physics_aware_floor = per_image(false).map(|s| s + surrogate);
@@ -124,9 +127,10 @@ fn physics_throughput(base: &NetConfig, init: Option<&Path>, images: usize, epoc
         images,
         (physics_aware, surrogate),
         physics_aware_floor,
-        &format!("the surrogate epoch + {solves} solves"),
+        &format!("the surrogate epoch + {solves} solves on {threads} thread(s)"),
     );
-    print_epoch("exact", images, (exact, surrogate), per_image(true), &format!("{solves} sensitivity solves"));
+    let sens = format!("{solves} sensitivity solves on {threads} thread(s)");
+    print_epoch("exact", images, (exact, surrogate), per_image(true), &sens);
     Ok(())
 }
 
