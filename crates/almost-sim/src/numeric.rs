@@ -33,6 +33,21 @@ pub fn exp_pair(x: f64) -> (f64, f64) {
     if !(x > -708.0 && x < 708.0) {
         return (x.exp(), (-x).exp());
     }
+    exp_pair_unguarded(x)
+}
+
+/// Where [`exp_pair_unguarded`] is [`exp_pair`]: x in (-708, 708) (false for NaN).
+#[inline(always)]
+pub fn exp_pair_covers(x: f64) -> bool {
+    x > -708.0 && x < 708.0
+}
+
+/// [`exp_pair`] without its guard: the same value, bit for bit, where [`exp_pair_covers`]
+/// x, and a meaningless (finite or not) one elsewhere. With no branch and no call, a loop of
+/// it over many solves vectorises; such a loop clamps x into the range and then recomputes
+/// the rare value outside it with [`exp_pair`].
+#[inline(always)]
+pub fn exp_pair_unguarded(x: f64) -> (f64, f64) {
     let (k, r) = reduce(x);
     let (even, odd) = taylor(r);
     (scaled(k, even + r * odd), scaled(-k, even - r * odd))
@@ -75,7 +90,7 @@ const TWO_TO_J_32: [f64; 32] = [
 ];
 
 /// `x = k ln 2 / 32 + r` with k an integer and `|r| <= ln 2 / 64`, for |x| < 709.
-#[inline]
+#[inline(always)]
 fn reduce(x: f64) -> (i64, f64) {
     // ln 2 / 32 in two parts: the high one has 32 trailing zero bits, so k times it is exact
     // fdlibm's ln2_hi and ln2_lo, by their bits
@@ -92,7 +107,7 @@ fn reduce(x: f64) -> (i64, f64) {
 
 /// `e^r - 1 ~ (even - 1) + r odd` by Taylor to degree 6, with `even - 1` and `odd` polynomials
 /// in r^2; returned as `(even - 1, odd)`.
-#[inline]
+#[inline(always)]
 fn taylor(r: f64) -> (f64, f64) {
     let s = r * r;
     let even = s * (1.0 / 2.0 + s * (1.0 / 24.0 + s * (1.0 / 720.0)));
@@ -102,14 +117,14 @@ fn taylor(r: f64) -> (f64, f64) {
 
 /// `2^(k/32) (1 + q)` for an integer k with |k| < 32,760: the table value times 2^(k div 32),
 /// and q added last so that the table value's digits stay.
-#[inline]
+#[inline(always)]
 fn scaled(k: i64, q: f64) -> f64 {
     let t = TWO_TO_J_32[(k & 31) as usize];
     (t + t * q) * two_to(k >> 5)
 }
 
 /// 2^m for an integer m in [-1022, 1023], through the exponent bits.
-#[inline]
+#[inline(always)]
 const fn two_to(m: i64) -> f64 {
     f64::from_bits(((m + 1023) as u64) << 52)
 }

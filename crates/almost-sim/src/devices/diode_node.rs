@@ -21,7 +21,7 @@ use std::collections::BTreeMap;
 
 use crate::devices::constants::{ConstantDef, OdeDeviceConfig, check_fan_in, require_positive, resolve};
 use crate::error::Result;
-use crate::numeric::exp_pair;
+use crate::numeric::{exp_pair, exp_pair_covers, exp_pair_unguarded};
 use crate::ode::OdeSystem;
 use crate::solver::{SolverMethod, SolverSettings};
 use crate::spec::{DeviceSpec, Quantity};
@@ -106,16 +106,40 @@ impl DiodeNode {
     /// dV/dt and its derivative d(dV/dt)/dV at V = v given the drive, both from one [`exp_pair`].
     #[inline(always)]
     fn slope_and_jacobian(&self, v: f64, current: f64, conductance: f64) -> (f64, f64) {
-        let (up, down) = exp_pair(v * self.inv_nvt);
-        let slope = self.t_over_c * (current - conductance * v - self.i_s * (up - down));
+        self.slope_and_jacobian_from(v, current, conductance, exp_pair(v * self.inv_nvt))
+    }
+
+    /// [`DiodeNode::slope_and_jacobian`] given `(e^z, e^-z)` at z = v / (n V_T).
+    #[inline(always)]
+    fn slope_and_jacobian_from(&self, v: f64, current: f64, conductance: f64, (up, down): (f64, f64)) -> (f64, f64) {
+        let slope = self.slope_from(v, current, conductance, (up, down));
         (slope, -self.t_over_c * (conductance + self.i_s * self.inv_nvt * (up + down)))
     }
 
     /// dV/dt (in units of 1/T) at V = v given the drive (`current`, `conductance`).
     #[inline(always)]
     fn slope(&self, v: f64, current: f64, conductance: f64) -> f64 {
-        let (up, down) = exp_pair(v * self.inv_nvt);
+        self.slope_from(v, current, conductance, exp_pair(v * self.inv_nvt))
+    }
+
+    /// [`DiodeNode::slope`] given `(e^z, e^-z)` at z = v / (n V_T).
+    #[inline(always)]
+    fn slope_from(&self, v: f64, current: f64, conductance: f64, (up, down): (f64, f64)) -> f64 {
         self.t_over_c * (current - conductance * v - self.i_s * (up - down))
+    }
+
+    /// `(e^z, e^-z)` at z = v / (n V_T) with z clamped into [`exp_pair_covers`]' range: the
+    /// branch-free form of a loop over many solves, exact wherever the clamp changed nothing
+    /// (the lanes outside are recomputed by [`DiodeNode::off_range`]).
+    #[inline(always)]
+    fn exp_pair_clamped(&self, v: f64) -> (f64, f64) {
+        exp_pair_unguarded((v * self.inv_nvt).clamp(-707.0, 707.0))
+    }
+
+    /// The lanes (of `u`) whose z lies outside [`exp_pair_covers`]' range, where a clamped
+    /// loop's values are wrong: at most a few in a solve that runs away.
+    fn off_range(&self, u: &[f64]) -> impl Iterator<Item = usize> {
+        u.iter().enumerate().filter(|&(_, &v)| !exp_pair_covers(v * self.inv_nvt)).map(|(s, _)| s)
     }
 }
 
@@ -160,12 +184,17 @@ impl OdeSystem for DiodeNode {
         du[0] = self.slope(u[0], q[0], q[1]);
     }
 
-    /// [`DiodeNode::slope`] over every solve in one loop.
+    /// [`DiodeNode::slope`] over every solve in one branch-free loop (it vectorises), then
+    /// the rare lane whose z left [`exp_pair_covers`]' range once more by [`DiodeNode::slope`]:
+    /// each lane's value is its solo value, bit for bit.
     #[inline]
     fn rhs_lanes(&self, lanes: usize, stride: usize, u: &[f64], q: &[f64], _p: &[f64], _t: &[f64], du: &mut [f64]) {
-        let (current, conductance) = (&q[..lanes], &q[stride..stride + lanes]);
-        for (((du, &v), &i), &g) in du[..lanes].iter_mut().zip(&u[..lanes]).zip(current).zip(conductance) {
-            *du = self.slope(v, i, g);
+        let (u, current, conductance) = (&u[..lanes], &q[..lanes], &q[stride..stride + lanes]);
+        for (((du, &v), &i), &g) in du[..lanes].iter_mut().zip(u).zip(current).zip(conductance) {
+            *du = self.slope_from(v, i, g, self.exp_pair_clamped(v));
+        }
+        for s in self.off_range(u) {
+            du[s] = self.slope(u[s], current[s], conductance[s]);
         }
     }
 
@@ -182,7 +211,8 @@ impl OdeSystem for DiodeNode {
         (du[0], jac[0]) = self.slope_and_jacobian(u[0], q[0], q[1]);
     }
 
-    /// [`DiodeNode::slope_and_jacobian`] and the factors `1` and `V` over every solve in one loop.
+    /// [`DiodeNode::slope_and_jacobian`] and the factors `1` and `V` over every solve in one
+    /// branch-free loop, the rare lane outside the range redone (as in `rhs_lanes`).
     #[inline]
     fn rhs_jacobian_factors_lanes(
         &self,
@@ -198,7 +228,10 @@ impl OdeSystem for DiodeNode {
         for ((((du, jac), &v), &i), &c) in
             du[..lanes].iter_mut().zip(&mut jac[..lanes]).zip(u).zip(current).zip(conductance)
         {
-            (*du, *jac) = self.slope_and_jacobian(v, i, c);
+            (*du, *jac) = self.slope_and_jacobian_from(v, i, c, self.exp_pair_clamped(v));
+        }
+        for s in self.off_range(u) {
+            (du[s], jac[s]) = self.slope_and_jacobian(u[s], current[s], conductance[s]);
         }
         let (ones, volts) = g.split_at_mut(stride);
         ones[..lanes].fill(1.0);

@@ -14,6 +14,9 @@ use crate::error::{Result, SimError};
 use crate::ode::lanes::{LaneEquations, Slots, states_mean_square};
 use crate::ode_system::{OdeSystem, Trajectory};
 
+/// Slots of a norm's chunk: what one pass keeps in registers.
+const CHUNK: usize = 8;
+
 /// The states and factor sensitivities of every lane.
 pub(super) struct Factored<'a, S: ?Sized> {
     system: &'a S,
@@ -30,9 +33,6 @@ pub(super) struct Factored<'a, S: ?Sized> {
     /// Every live slot's Jacobian (column after column) and factors, state-major, reused by
     /// every right-hand side.
     rows: RefCell<Vec<f64>>,
-    /// A rebuilt column's errors, values and weighted squares over the slots, reused by
-    /// every norm.
-    columns: RefCell<Vec<f64>>,
 }
 
 impl<'a, S: OdeSystem + ?Sized> Factored<'a, S> {
@@ -69,8 +69,7 @@ impl<'a, S: OdeSystem + ?Sized> Factored<'a, S> {
         }
         let lanes = ps.len();
         let rows = RefCell::new(vec![0.0; (n * n + n * r) * lanes]);
-        let columns = RefCell::new(vec![0.0; 3 * lanes]);
-        Ok(Some(Self { system, ps, qs, m, n, r, np, ks, rows, columns }))
+        Ok(Some(Self { system, ps, qs, m, n, r, np, ks, rows }))
     }
 
     /// Each lane's states and rebuilt sensitivity columns from the marched values `flat`.
@@ -186,44 +185,76 @@ impl<S: OdeSystem + ?Sized> LaneEquations for Factored<'_, S> {
     }
 
     /// The largest of the states' mean square and each rebuilt column's `s_j = sum_r K_rj
-    /// S_r`, as the full solve takes it (the same sums in the same order), every column's
-    /// error and value built and weighted in loops over the slots.
-    fn norms(&self, at: &Slots, err: &[f64], y: &[f64], (rtol, atol): (f64, f64), out: &mut [f64]) {
-        let (n, r, m, np, live, stride) = (self.n, self.r, self.m, self.np, at.lanes.len(), at.stride);
-        states_mean_square(n, live, stride, err, y, (rtol, atol), out);
-        let out = &mut out[..live];
-        let mut rows = self.columns.borrow_mut();
-        let (e, rest) = rows.split_at_mut(live);
-        let (v, sum) = rest[..2 * live].split_at_mut(live);
-        let row = |v, e| row(v, e, stride, live);
+    /// S_r`, as the full solve takes it (the same sums in the same order): the slots in
+    /// chunks of [`CHUNK`], every column's error, value, weight and square for a chunk in
+    /// registers (one pass over the constants, no rows written), the rest one by one.
+    fn norms(&self, at: &Slots, err: &[f64], y: &[f64], tolerances: (f64, f64), out: &mut [f64]) {
+        let live = at.lanes.len();
+        states_mean_square(self.n, live, at.stride, err, y, tolerances, out);
+        let whole = live - live % CHUNK;
+        for (s0, o) in (0..whole).step_by(CHUNK).zip(out[..whole].chunks_exact_mut(CHUNK)) {
+            self.column_norms::<CHUNK>(at, err, y, tolerances, s0, o);
+        }
+        for (s0, o) in (whole..live).zip(out[whole..live].chunks_exact_mut(1)) {
+            self.column_norms::<1>(at, err, y, tolerances, s0, o);
+        }
+    }
+}
+
+impl<S: OdeSystem + ?Sized> Factored<'_, S> {
+    /// `out[w] = max(out[w], largest column mean square)` of the `W` slots from `s0`: each
+    /// column's error and value summed factor after factor (the first factor's products
+    /// stored: 0 + x is x, and a zero's sign does not reach the norm), weighted and squared
+    /// state after state. The division by the states' count is taken once, after the largest
+    /// column's sum: dividing by a positive number is monotone, so the largest quotient is
+    /// the quotient of the largest sum, bit for bit (and `max` ignores NaNs either way).
+    #[inline(always)]
+    fn column_norms<const W: usize>(
+        &self,
+        at: &Slots,
+        err: &[f64],
+        y: &[f64],
+        (rtol, atol): (f64, f64),
+        s0: usize,
+        out: &mut [f64],
+    ) {
+        let (n, r, m, np, stride) = (self.n, self.r, self.m, self.np, at.stride);
+        let chunk = |v: &'_ [f64], e: usize| -> [f64; W] {
+            let mut a = [0.0; W];
+            a.copy_from_slice(&v[e * stride + s0..e * stride + s0 + W]);
+            a
+        };
+        // NaN: `max` takes any number over it, so a NaN stays only where every column is NaN
+        let mut largest = [f64::NAN; W];
         for j in 0..np {
-            sum.fill(0.0);
+            let mut sum = [0.0; W];
             for i in 0..n {
-                // state i of column j's error and value, factor after factor (the first
-                // factor's products stored: 0 + x is x, and a zero's sign does not reach the norm)
+                let (mut e, mut v) = ([0.0; W], [0.0; W]);
                 for f in 0..r {
-                    let (k, ef, yf) = (row(at.c, m + f * np + j), row(err, n + f * n + i), row(y, n + f * n + i));
-                    if f == 0 {
-                        for ((((e, v), &k), &ec), &yc) in e.iter_mut().zip(v.iter_mut()).zip(k).zip(ef).zip(yf) {
-                            *e = k * ec;
-                            *v = k * yc;
-                        }
-                    } else {
-                        for ((((e, v), &k), &ec), &yc) in e.iter_mut().zip(v.iter_mut()).zip(k).zip(ef).zip(yf) {
-                            *e += k * ec;
-                            *v += k * yc;
+                    let (k, ec, yc) = (chunk(at.c, m + f * np + j), chunk(err, n + f * n + i), chunk(y, n + f * n + i));
+                    for w in 0..W {
+                        if f == 0 {
+                            e[w] = k[w] * ec[w];
+                            v[w] = k[w] * yc[w];
+                        } else {
+                            e[w] += k[w] * ec[w];
+                            v[w] += k[w] * yc[w];
                         }
                     }
                 }
-                for ((sum, &e), &v) in sum.iter_mut().zip(e.iter()).zip(v.iter()) {
-                    let w = e / (v.abs() * rtol + atol);
-                    *sum += w * w;
+                for w in 0..W {
+                    let q = e[w] / (v[w].abs() * rtol + atol);
+                    sum[w] += q * q;
                 }
             }
             // `max` ignores NaNs and is exact, so the order of the columns does not matter
-            for (o, &sum) in out.iter_mut().zip(sum.iter()) {
-                *o = o.max(sum / n as f64);
+            for w in 0..W {
+                largest[w] = largest[w].max(sum[w]);
             }
+        }
+        let n = n as f64;
+        for (o, &l) in out.iter_mut().zip(&largest) {
+            *o = o.max(l / n);
         }
     }
 }
