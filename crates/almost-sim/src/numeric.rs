@@ -30,7 +30,7 @@ pub fn exp(x: f64) -> f64 {
 /// current `e^z - e^-z` need, without a division. Outside (-708, 708), `f64::exp` twice.
 #[inline]
 pub fn exp_pair(x: f64) -> (f64, f64) {
-    if !(x > -708.0 && x < 708.0) {
+    if !exp_pair_covers(x) {
         return (x.exp(), (-x).exp());
     }
     exp_pair_unguarded(x)
