@@ -11,7 +11,7 @@
 use std::cell::RefCell;
 
 use crate::error::{Result, SimError};
-use crate::ode::lanes::{LaneEquations, Slots, states_mean_square};
+use crate::ode::lanes::{LaneEquations, Slots, states_mean_square, weighted};
 use crate::ode_system::{OdeSystem, Trajectory};
 
 /// Slots of a norm's chunk: what one pass keeps in registers.
@@ -243,7 +243,7 @@ impl<S: OdeSystem + ?Sized> Factored<'_, S> {
                     }
                 }
                 for w in 0..W {
-                    let q = e[w] / (v[w].abs() * rtol + atol);
+                    let q = weighted(e[w], v[w], rtol, atol);
                     sum[w] += q * q;
                 }
             }

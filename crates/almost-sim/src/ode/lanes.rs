@@ -25,9 +25,16 @@
 
 use crate::ode_system::OdeSystem;
 
+/// An error `v` weighted against its value `y`, `v / (|y| rtol + atol)`: the term of
+/// diffsol's `squared_norm`, which every norm of the lanes squares and sums.
+#[inline(always)]
+pub(super) fn weighted(v: f64, y: f64, rtol: f64, atol: f64) -> f64 {
+    v / (y.abs() * rtol + atol)
+}
+
 /// Mean square of `v / (|y| rtol + atol)`: diffsol's `squared_norm`.
 pub(super) fn mean_square(v: &[f64], y: &[f64], rtol: f64, atol: f64) -> f64 {
-    let sum: f64 = v.iter().zip(y).map(|(&v, &y)| (v / (y.abs() * rtol + atol)).powi(2)).sum();
+    let sum: f64 = v.iter().zip(y).map(|(&v, &y)| weighted(v, y, rtol, atol).powi(2)).sum();
     sum / v.len() as f64
 }
 
@@ -111,7 +118,7 @@ pub(super) fn states_mean_square(
     for e in 0..n {
         let (err, y) = (&err[e * stride..][..live], &y[e * stride..][..live]);
         for ((o, &v), &y) in out.iter_mut().zip(err).zip(y) {
-            let w = v / (y.abs() * rtol + atol);
+            let w = weighted(v, y, rtol, atol);
             *o += w * w;
         }
     }
