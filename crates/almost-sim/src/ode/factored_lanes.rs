@@ -219,9 +219,10 @@ impl<S: OdeSystem + ?Sized> Factored<'_, S> {
         out: &mut [f64],
     ) {
         let (n, r, m, np, stride) = (self.n, self.r, self.m, self.np, at.stride);
+        // value e of the W slots from s0, in registers
         let chunk = |v: &'_ [f64], e: usize| -> [f64; W] {
             let mut a = [0.0; W];
-            a.copy_from_slice(&v[e * stride + s0..e * stride + s0 + W]);
+            a.copy_from_slice(&row(v, e, stride, s0 + W)[s0..]);
             a
         };
         // NaN: `max` takes any number over it, so a NaN stays only where every column is NaN
@@ -229,17 +230,16 @@ impl<S: OdeSystem + ?Sized> Factored<'_, S> {
         for j in 0..np {
             let mut sum = [0.0; W];
             for i in 0..n {
-                let (mut e, mut v) = ([0.0; W], [0.0; W]);
-                for f in 0..r {
-                    let (k, ec, yc) = (chunk(at.c, m + f * np + j), chunk(err, n + f * n + i), chunk(y, n + f * n + i));
+                let terms =
+                    |f: usize| (chunk(at.c, m + f * np + j), chunk(err, n + f * n + i), chunk(y, n + f * n + i));
+                let (k, ec, yc) = terms(0);
+                let (mut e, mut v): ([f64; W], [f64; W]) =
+                    (std::array::from_fn(|w| k[w] * ec[w]), std::array::from_fn(|w| k[w] * yc[w]));
+                for f in 1..r {
+                    let (k, ec, yc) = terms(f);
                     for w in 0..W {
-                        if f == 0 {
-                            e[w] = k[w] * ec[w];
-                            v[w] = k[w] * yc[w];
-                        } else {
-                            e[w] += k[w] * ec[w];
-                            v[w] += k[w] * yc[w];
-                        }
+                        e[w] += k[w] * ec[w];
+                        v[w] += k[w] * yc[w];
                     }
                 }
                 for w in 0..W {
