@@ -37,6 +37,15 @@ pub const DIODE_CONSTANTS: [ConstantDef; 7] = [
     ("t_end", 1e-5, "observation time T, s"),
 ];
 
+/// The stiffness bound up to which the node is solved by Tsitouras 5(4) lanes by default.
+/// Fan-in 16, 256 random points of the box in batches of 32, rtol 1e-7, one thread (G_max
+/// raised to stiffen the node), microseconds a solve, Tsitouras lanes against diffsol's BDF:
+/// bound 1,080: 2.5 / 13.4; 3,600: 3.4 / 13.8; 10,800: 6.0 / 14.1; 36,000: 15.2 / 14.3;
+/// 108,000: 40.8 / 14.4 (both within 6e-8 V of a solve at rtol 1e-11). The crossing lies
+/// near 30,000 at random points; a trained network drives many nodes onto the clamp, where
+/// the explicit steps are about twice as many, hence 10,000. (It was 1,000 before the lanes.)
+const TSITOURAS_UP_TO: f64 = 10_000.0;
+
 /// The diode-clamped capacitor node.
 #[derive(Clone, Debug)]
 pub struct DiodeNode {
@@ -246,13 +255,10 @@ impl OdeSystem for DiodeNode {
         y[0] = states[0][0];
     }
 
-    /// Tsitouras 5(4) where the node is mildly stiff in every corner of its box (stiffness
-    /// bound <= 1000: at most ~300 explicit steps in the stiffest corner, ~30 at a typical
-    /// point), BDF beyond. With the default constants the bound is 180 at fan-in 8 and 360 at
-    /// fan-in 16: Tsitouras, 2.2x faster than BDF per solve in batches of 16 (fan-in 16,
-    /// `almost-simulate bench`).
+    /// Tsitouras 5(4) (its lanes) up to a stiffness bound of [`TSITOURAS_UP_TO`], BDF beyond.
+    /// With the default constants the bound is 180 at fan-in 8 and 360 at fan-in 16.
     fn default_solver(&self) -> SolverSettings {
-        let method = if self.stiffness_bound() <= 1000.0 { SolverMethod::Tsit45 } else { SolverMethod::Bdf };
+        let method = if self.stiffness_bound() <= TSITOURAS_UP_TO { SolverMethod::Tsit45 } else { SolverMethod::Bdf };
         SolverSettings::new(method, 1e-7, 1e-9)
     }
 

@@ -77,7 +77,11 @@ fn the_default_solver_follows_the_stiffness() {
     let mild = DiodeNode::new(&OdeDeviceConfig { fan_in: 16, constants: BTreeMap::new() }).unwrap();
     assert!((mild.stiffness_bound() - 1e4 * (16e-4 + 1e-5 + 16e-4 / (1.8 * 0.025852))).abs() < 1e-6);
     assert_eq!(mild.default_solver().method, SolverMethod::Tsit45);
-    // a 100x smaller capacitor: 100x stiffer
+    // a 5x smaller capacitor: 5x stiffer, still explicit; 100x: BDF
+    let cfg = OdeDeviceConfig { fan_in: 16, constants: BTreeMap::from([("c".to_string(), 2e-10)]) };
+    let five = DiodeNode::new(&cfg).unwrap();
+    assert!(five.stiffness_bound() > 1000.0 && five.stiffness_bound() < TSITOURAS_UP_TO);
+    assert_eq!(five.default_solver().method, SolverMethod::Tsit45);
     let cfg = OdeDeviceConfig { fan_in: 16, constants: BTreeMap::from([("c".to_string(), 1e-11)]) };
     assert_eq!(DiodeNode::new(&cfg).unwrap().default_solver().method, SolverMethod::Bdf);
 }
