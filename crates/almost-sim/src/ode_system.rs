@@ -81,6 +81,12 @@ pub trait OdeSystem: Send + Sync {
         LANES
     }
 
+    /// Whether the right-hand side is free of t (false, the default, is always safe): the
+    /// Rosenbrock solver (`rodas4`) then skips its df/dt, one right-hand side a step.
+    fn autonomous(&self) -> bool {
+        false
+    }
+
     /// How many constants of one solve [`OdeSystem::prepare`] derives from `p` (0: none, the
     /// default). A device whose right-hand side recomputes the same sums over its inputs at
     /// every evaluation (a weighted input current, a total conductance) computes them once per

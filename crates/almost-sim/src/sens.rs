@@ -47,6 +47,10 @@ pub fn solve_sens<S: OdeSystem + ?Sized>(system: &S, p: &[f64], settings: &Solve
         SolverMethod::Esdirk34 => {
             march_sens(problem.esdirk34_sens::<NalgebraLU<f64>>().map_err(err)?, &times, n, np, settings)
         }
+        SolverMethod::Rodas4 => Err(SimError::config(
+            "solver.method",
+            "rodas4 has no forward sensitivities: solve them with tsit45, bdf or esdirk34",
+        )),
     }
 }
 

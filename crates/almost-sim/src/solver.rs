@@ -14,6 +14,10 @@ pub enum SolverMethod {
     Bdf,
     /// ESDIRK 3(4) singly-diagonally implicit Runge-Kutta: stiff, few stages.
     Esdirk34,
+    /// Rodas4, a Rosenbrock method (stiff, linearly implicit: no Newton iterations, one
+    /// Jacobian a step): cheap at loose tolerances where a device is stiff. almost's own
+    /// (`ode::rodas4`), not diffsol's; no forward sensitivities, no DiffSL devices.
+    Rodas4,
 }
 
 impl SolverMethod {
@@ -23,6 +27,7 @@ impl SolverMethod {
             Self::Tsit45 => "tsit45",
             Self::Bdf => "bdf",
             Self::Esdirk34 => "esdirk34",
+            Self::Rodas4 => "rodas4",
         }
     }
 }

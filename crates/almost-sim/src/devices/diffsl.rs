@@ -144,6 +144,9 @@ impl DiffSlDevice {
         }
         let settings = desc.solver.apply(&SolverSettings::new(SolverMethod::Tsit45, 1e-7, 1e-9));
         settings.validate(&origin)?;
+        if settings.method == SolverMethod::Rodas4 {
+            return Err(rodas4_unavailable(&origin));
+        }
         let mut code = code;
         for (name, value) in &desc.constants {
             code = set_constant(&code, name, *value, &origin)?;
@@ -230,6 +233,14 @@ fn input_names(code: &str) -> Vec<&str> {
         .collect()
 }
 
+/// Why a DiffSL device refuses `rodas4` (almost's own solver needs the Rust equations).
+fn rodas4_unavailable(origin: &str) -> SimError {
+    SimError::config(
+        origin,
+        "solver.method = \"rodas4\" solves Rust devices only; a DiffSL device takes tsit45, bdf or esdirk34",
+    )
+}
+
 impl DeviceModel for DiffSlDevice {
     fn spec(&self) -> &DeviceSpec {
         &self.spec
@@ -255,6 +266,7 @@ impl DeviceModel for DiffSlDevice {
                     &self.settings,
                     true,
                 )?,
+                SolverMethod::Rodas4 => return Err(rodas4_unavailable(&self.spec.kind)),
             };
             let last = states.last().cloned().unwrap_or_default();
             match problem.eqn.out() {

@@ -161,6 +161,10 @@ impl OdeSystem for DiodeNode {
         1
     }
 
+    fn autonomous(&self) -> bool {
+        true
+    }
+
     fn init(&self, _p: &[f64], u0: &mut [f64]) {
         u0[0] = 0.0;
     }

@@ -22,7 +22,7 @@ fn rc_closed_form(x: &[f64], a: &[f64]) -> f64 {
 fn linear_limit_matches_rc_closed_form_for_every_solver() {
     let (x, a) = ([0.7, -0.4, 0.9], [0.05, -0.3, 0.02]);
     let exact = rc_closed_form(&x, &a);
-    for method in [SolverMethod::Tsit45, SolverMethod::Bdf, SolverMethod::Esdirk34] {
+    for method in [SolverMethod::Tsit45, SolverMethod::Bdf, SolverMethod::Esdirk34, SolverMethod::Rodas4] {
         let y = node(3, 0.0, method, 1e-9).respond(&x, &a).unwrap()[0];
         assert!((y - exact).abs() < 1e-6, "{method:?}: {y} vs {exact}");
     }

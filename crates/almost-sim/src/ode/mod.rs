@@ -11,6 +11,7 @@ mod lane_march;
 mod lane_start;
 mod lanes;
 mod march;
+mod rodas4;
 pub(crate) mod sens_floor;
 pub(crate) mod sens_lanes;
 pub(crate) mod solve;

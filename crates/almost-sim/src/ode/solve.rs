@@ -8,6 +8,7 @@ use crate::error::{Result, SimError};
 use crate::ode::lane_march::march_lanes;
 use crate::ode::lanes::Plain;
 use crate::ode::march::{first_step, march};
+use crate::ode::rodas4::solve_rodas4;
 use crate::ode_system::OdeSystem;
 use crate::solver::{SolverMethod, SolverSettings};
 
@@ -65,6 +66,10 @@ pub fn solve_lanes<S: OdeSystem + ?Sized>(
         system.prepare(p, &mut blocks[start..]);
         blocks.extend_from_slice(p);
     }
+    if settings.method == SolverMethod::Rodas4 {
+        // almost's own stiff lanes: no diffsol problem to build
+        return solve_rodas4(system, &blocks, (lanes, m), &times, settings, guarded);
+    }
     if lanes > 1 && settings.method == SolverMethod::Tsit45 {
         let eq = Plain { system, blocks: &blocks, m, block: blocks.len() / lanes };
         let flat = march_lanes(&eq, lanes, system.batch_lanes(), &times, settings, guarded)?;
@@ -74,7 +79,7 @@ pub fn solve_lanes<S: OdeSystem + ?Sized>(
         .context(context)
         .rtol(settings.rtol)
         .atol([settings.atol])
-        .p(blocks)
+        .p(blocks.iter().copied())
         .h0(first_step(&times))
         .rhs_implicit(
             |u: &[f64], qp: &[f64], t: f64, du: &mut [f64]| {
@@ -95,6 +100,7 @@ pub fn solve_lanes<S: OdeSystem + ?Sized>(
         SolverMethod::Esdirk34 => {
             march(problem.esdirk34::<NalgebraLU<f64>>().map_err(solver_err)?, &times, settings, guarded)?
         }
+        SolverMethod::Rodas4 => return solve_rodas4(system, &blocks, (lanes, m), &times, settings, guarded),
     };
     Ok(unflatten(&flat, lanes, n))
 }
