@@ -212,3 +212,43 @@ fn variability_varies_the_declared_constants_of_a_diffsl_device() {
     let g = (1.0 - (-2.0f64).exp()) / 2.0;
     assert!((j.dy_dx[0][0] - 0.5 * g).abs() < 1e-4 && (j.dy_da[0][0] - 0.8 * g).abs() < 1e-4, "{j:?}");
 }
+
+#[test]
+fn physics_aware_training_solves_with_rodas4_where_it_agrees_and_keeps_the_decision() {
+    use almost_net::network::physics_solver::{PhysicsMethod, PhysicsSolver};
+    use almost_net::physics::training_solver::{DECISION_FILE, Decision, training_solver_for_run};
+    let tmp = tempfile::tempdir().unwrap();
+    let sur = diode_surrogate(tmp.path(), 4);
+    let mut cfg = common::net_config(&common::bars(tmp.path(), 150), &sur);
+    cfg.layers[0].wiring = WiringConfig::Random { devices: 4, fan_in: 4, seed: 1 };
+    cfg.layers[1].wiring = WiringConfig::Random { devices: 6, fan_in: 4, seed: 2 };
+    let device = Device::flex();
+    device.seed(3);
+    let net = build(&cfg, input(), DType::F64, &device).unwrap();
+    let (train_set, _) = images::load(&cfg.data).unwrap();
+    let run = tmp.path().join("run");
+    std::fs::create_dir_all(&run).unwrap();
+    let on = (DType::F64, &device);
+    let chosen =
+        training_solver_for_run(&run, false, &net, &cfg.hardware, &PhysicsSolver::default(), &train_set, on).unwrap();
+    assert!(chosen.hardware.is_some(), "{:?}", chosen.lines);
+    assert!(chosen.lines[0].contains("rodas4 at rtol 1e-3"), "{:?}", chosen.lines);
+    let recorded: Decision = almost_sim::fsutil::read_json(&run.join(DECISION_FILE)).unwrap();
+    assert!(recorded.accepted);
+    // the devices it answers with are the Rodas4 ones: close to the dataset's solver, not equal
+    let tight = NominalHardware::from_metas(&net.metas().unwrap()).unwrap();
+    let (x, a) = ([0.9, -0.8, 0.7, 1.5], [0.6, -0.7, 0.8, 0.9]);
+    let loose = chosen.hardware.as_ref().unwrap().respond(0, 0, &x, &a).unwrap()[0];
+    let exact = tight.respond(0, 0, &x, &a).unwrap()[0];
+    assert!((loose - exact).abs() < 1e-3 && loose != exact, "{loose} vs {exact}");
+    // a bound no solver meets: refused, with a warning; a resumed run keeps what its start decided
+    let strict = PhysicsSolver { max_deviation: 1e-12, ..Default::default() };
+    let refused = training_solver_for_run(&run, false, &net, &cfg.hardware, &strict, &train_set, on).unwrap();
+    assert!(refused.hardware.is_none() && refused.lines[0].starts_with("WARNING"), "{:?}", refused.lines);
+    let resumed = training_solver_for_run(&run, true, &net, &cfg.hardware, &strict, &train_set, on).unwrap();
+    assert!(resumed.hardware.is_none() && resumed.lines[0].contains("as decided at the start"), "{:?}", resumed.lines);
+    let dataset = PhysicsSolver { method: PhysicsMethod::Dataset, ..Default::default() };
+    assert!(
+        training_solver_for_run(&run, false, &net, &cfg.hardware, &dataset, &train_set, on).unwrap().hardware.is_none()
+    );
+}

@@ -240,7 +240,13 @@ pub struct NetTrainingConfig {
     /// `reference`, burn's autodiff graph (any backend). The two agree to f32 rounding.
     #[serde(skip_serializing_if = "Kernel::is_fused")]
     pub kernel: Kernel,
+    /// How the physics-aware mode solves its forward passes (evaluation and checks keep the
+    /// dataset's solver).
+    #[serde(skip_serializing_if = "PhysicsSolver::is_default")]
+    pub physics_solver: PhysicsSolver,
 }
+
+pub use crate::network::physics_solver::{PhysicsMethod, PhysicsSolver};
 
 pub use almost_surrogate::kernel::Kernel;
 
@@ -265,6 +271,7 @@ impl Default for NetTrainingConfig {
             probe_solves: 256,
             alive_start: true,
             kernel: Kernel::Fused,
+            physics_solver: PhysicsSolver::default(),
         }
     }
 }
@@ -330,6 +337,7 @@ impl NetConfig {
         if self.layers.iter().any(|l| !(l.init_fraction > 0.0 && l.init_fraction <= 1.0)) {
             return bad("layers.init_fraction must lie in (0, 1]");
         }
+        t.physics_solver.validate(origin)?;
         self.hardware.validate(origin)
     }
 

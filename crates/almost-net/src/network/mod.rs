@@ -7,5 +7,6 @@ pub mod chain;
 pub mod config;
 pub mod hardware_config;
 pub mod layer;
+pub mod physics_solver;
 pub mod tied;
 pub mod wiring;

@@ -2,7 +2,8 @@
 //! ([`hardware`]: nominal devices; [`imperfect`]: variability, mismatch, read noise,
 //! quantised A), the evaluation on physics with its per-layer gap ([`evaluate`]), split over
 //! machines and merged ([`shard`]), what a run's `physics.json` was measured on
-//! ([`run_physics`]), and sweeps of the imperfections ([`robustness`]).
+//! ([`run_physics`]), sweeps of the imperfections ([`robustness`]), and how the physics-aware mode solves its
+//! forward passes ([`training_solver`]).
 
 pub mod evaluate;
 pub mod forward;
@@ -12,3 +13,4 @@ pub mod robustness;
 pub mod run_physics;
 pub mod select;
 pub mod shard;
+pub mod training_solver;

@@ -27,6 +27,7 @@ use crate::network::chain::{DeviceNetwork, build};
 use crate::network::config::{AutoGain, Kernel, Mode, NetConfig};
 use crate::network::wiring::MapShape;
 use crate::physics::hardware::Hardware;
+use crate::physics::training_solver::training_solver_for_run;
 use crate::training::checkpoint;
 use crate::training::epoch::run_epoch;
 use crate::training::history::{EpochMetrics, write_csv, write_curves};
@@ -193,7 +194,27 @@ pub fn train(cfg: &NetConfig, run: &Path, options: &TrainOptions) -> Result<Trai
     } else {
         None
     };
-    let step = step_for(t.mode, hardware.as_deref().ok(), bits, threads, fused)?;
+    // the physics-aware forward passes may solve the devices with a cheaper solver (checked here)
+    let training_hw = if t.mode == Mode::PhysicsAware && hardware.is_ok() {
+        let resumed = resumed_from.is_some();
+        let chosen = training_solver_for_run(
+            run,
+            resumed,
+            &network,
+            &cfg.hardware,
+            &t.physics_solver,
+            &train_set,
+            (dtype, &device),
+        )?;
+        for line in chosen.lines {
+            say(line);
+        }
+        chosen.hardware
+    } else {
+        None
+    };
+    let step_hw = training_hw.as_deref().or(hardware.as_deref().ok());
+    let step = step_for(t.mode, step_hw, bits, threads, fused)?;
     if let (Mode::Exact, Ok(hw)) = (t.mode, &hardware) {
         for l in 0..network.layers.len() {
             if let Some(source) = hw.derivative_source(l) {
