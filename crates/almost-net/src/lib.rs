@@ -44,6 +44,7 @@ pub use network::chain::{DeviceNetwork, build};
 pub use network::config::{LayerConfig, Mode, NetConfig, NetTrainingConfig, ReadoutConfig};
 pub use network::hardware_config::{HardwareConfig, HardwareOverrides};
 pub use network::layer::DeviceLayer;
+pub use network::physics_solver::{PhysicsMethod, PhysicsSolver};
 pub use network::wiring::{MapShape, WiringConfig};
 pub use physics::evaluate::{PhysicsReport, evaluate};
 pub use physics::hardware::{Hardware, LayerCall, NominalHardware};

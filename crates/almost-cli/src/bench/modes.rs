@@ -127,8 +127,14 @@ fn physics_throughput(base: &NetConfig, init: Option<&Path>, images: usize, epoc
         images,
         (physics_aware, surrogate),
         physics_aware_floor,
-        &format!("the surrogate epoch + {solves} solves on {threads} thread(s)"),
+        &format!("the surrogate epoch + {solves} solves on {threads} thread(s) with the dataset's solver"),
     );
+    if base.training.physics_solver.method != almost_net::PhysicsMethod::Dataset {
+        println!(
+            "  (the epoch's forward passes were solved with {} where its check above accepted it: this floor prices the dataset's solver, which that replaces)",
+            base.training.physics_solver.describe()
+        );
+    }
     let sens = format!("{solves} sensitivity solves on {threads} thread(s)");
     print_epoch("exact", images, (exact, surrogate), per_image(true), &sens);
     Ok(())
