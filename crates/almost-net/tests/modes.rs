@@ -84,16 +84,23 @@ fn diode_surrogate(dir: &std::path::Path, n: usize) -> std::path::PathBuf {
     out
 }
 
-#[test]
-fn exact_mode_gradient_matches_finite_differences_of_the_physical_loss() {
-    let tmp = tempfile::tempdir().unwrap();
-    let sur = diode_surrogate(tmp.path(), 4);
-    let mut cfg = common::net_config(&common::bars(tmp.path(), 150), &sur);
+/// A two-layer network of fan-in-4 diode nodes (4 and 6 devices) on bar images, its
+/// surrogate fitted in `dir`, its A seeded by `seed`.
+fn small_diode_network(dir: &std::path::Path, seed: u64) -> (almost_net::NetConfig, DeviceNetwork, Device) {
+    let sur = diode_surrogate(dir, 4);
+    let mut cfg = common::net_config(&common::bars(dir, 150), &sur);
     cfg.layers[0].wiring = WiringConfig::Random { devices: 4, fan_in: 4, seed: 1 };
     cfg.layers[1].wiring = WiringConfig::Random { devices: 6, fan_in: 4, seed: 2 };
     let device = Device::flex();
-    device.seed(2);
+    device.seed(seed);
     let net = build(&cfg, input(), DType::F64, &device).unwrap();
+    (cfg, net, device)
+}
+
+#[test]
+fn exact_mode_gradient_matches_finite_differences_of_the_physical_loss() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (cfg, net, device) = small_diode_network(tmp.path(), 2);
     let metas = net.metas().unwrap();
     // the physics at tight tolerances, so that finite differences of the loss are meaningful
     let tight = SolverOverrides { rtol: Some(1e-11), atol: Some(1e-13), ..Default::default() };
@@ -218,13 +225,7 @@ fn physics_aware_training_solves_with_rodas4_where_it_agrees_and_keeps_the_decis
     use almost_net::network::physics_solver::{PhysicsMethod, PhysicsSolver};
     use almost_net::physics::training_solver::{DECISION_FILE, Decision, training_solver_for_run};
     let tmp = tempfile::tempdir().unwrap();
-    let sur = diode_surrogate(tmp.path(), 4);
-    let mut cfg = common::net_config(&common::bars(tmp.path(), 150), &sur);
-    cfg.layers[0].wiring = WiringConfig::Random { devices: 4, fan_in: 4, seed: 1 };
-    cfg.layers[1].wiring = WiringConfig::Random { devices: 6, fan_in: 4, seed: 2 };
-    let device = Device::flex();
-    device.seed(3);
-    let net = build(&cfg, input(), DType::F64, &device).unwrap();
+    let (cfg, net, device) = small_diode_network(tmp.path(), 3);
     let (train_set, _) = images::load(&cfg.data).unwrap();
     let run = tmp.path().join("run");
     std::fs::create_dir_all(&run).unwrap();

@@ -5,21 +5,8 @@
 use super::*;
 use crate::devices::{DiodeNode, DuffingMems, FhnNeuron, OdeDeviceConfig};
 use crate::ode::solve_lanes;
+use crate::ode::tests::points;
 use crate::solver::SolverMethod;
-
-fn points(n: usize, count: usize, seed: u64) -> Vec<Vec<f64>> {
-    let mut s = seed;
-    (0..count)
-        .map(|_| {
-            (0..2 * n)
-                .map(|_| {
-                    s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-                    (s >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
-                })
-                .collect()
-        })
-        .collect()
-}
 
 fn config(n: usize) -> OdeDeviceConfig {
     OdeDeviceConfig { fan_in: n, constants: Default::default() }

@@ -6,7 +6,8 @@ use crate::devices::{DiodeNode, DuffingMems, FhnNeuron, OdeDeviceConfig};
 use crate::model::DeviceModel;
 use crate::solver::{SolverMethod, SolverSettings};
 
-fn points(n: usize, count: usize, seed: u64) -> Vec<Vec<f64>> {
+/// `count` parameter vectors `[x, A]` of fan-in `n`, uniform in [-1, 1] (a fixed generator).
+pub(super) fn points(n: usize, count: usize, seed: u64) -> Vec<Vec<f64>> {
     let mut s = seed;
     (0..count)
         .map(|_| {
