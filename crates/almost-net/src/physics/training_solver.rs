@@ -123,7 +123,14 @@ pub fn training_solver(
     // the same for both
     let (tight, loose) = match (NominalHardware::from_metas(&metas), NominalHardware::from_metas(&swapped)) {
         (Ok(t), Ok(l)) => (t, l),
-        (_, Err(e)) | (Err(e), _) => return keep(refused(e.to_string())),
+        // a device that does not take the solver (a DiffSL device and rodas4): no warning,
+        // it is not the solver's accuracy that failed
+        (_, Err(e)) | (Err(e), _) => {
+            return keep(vec![format!(
+                "physics-aware forward passes: the dataset's solver ({} does not apply here: {e})",
+                solver.describe()
+            )]);
+        }
     };
     let count = CHECK_IMAGES.min(images.len());
     let indices: Vec<usize> = (0..count).collect();
