@@ -61,11 +61,7 @@ pub fn training_solver_for_run(
         let recorded: Decision = almost_sim::fsutil::read_json(&path)?;
         if &recorded.solver == solver {
             let hardware = if recorded.accepted {
-                let mut metas = network.metas()?;
-                for meta in &mut metas {
-                    meta.solver = meta.solver.as_ref().and_then(|base| solver.settings(base));
-                }
-                Some(hardware_from_metas(network, &metas, cfg)?)
+                Some(hardware_from_metas(network, &with_solver(&network.metas()?, solver), cfg)?)
             } else {
                 None
             };
@@ -105,10 +101,7 @@ pub fn training_solver(
         return keep(vec!["physics-aware forward passes: the dataset's solver".into()]);
     }
     let metas = network.metas()?;
-    let mut swapped = metas.clone();
-    for meta in &mut swapped {
-        meta.solver = meta.solver.as_ref().and_then(|base| solver.settings(base));
-    }
+    let swapped = with_solver(&metas, solver);
     if swapped == metas {
         // no layer is solved (closed-form devices): nothing to change
         return keep(Vec::new());
@@ -178,6 +171,18 @@ pub fn training_solver(
         }),
         Err(e) => keep(refused(e.to_string())),
     }
+}
+
+/// `metas` with each solved layer's solver replaced by `solver`'s settings.
+fn with_solver(
+    metas: &[almost_surrogate::SurrogateMeta],
+    solver: &PhysicsSolver,
+) -> Vec<almost_surrogate::SurrogateMeta> {
+    let mut swapped = metas.to_vec();
+    for meta in &mut swapped {
+        meta.solver = meta.solver.as_ref().and_then(|base| solver.settings(base));
+    }
+    swapped
 }
 
 /// The largest difference between two passes' outputs.
