@@ -135,15 +135,15 @@ pub(super) fn solve_rodas4<S: OdeSystem + ?Sized>(
         } else {
             time_derivative(system, nl, stride, (&y, &q, &p[..nl * np]), (&t, &mut ts), (&f0, &mut f, &mut ft));
         }
-        for s in 0..nl {
-            inv_h[s] = 1.0 / h[s];
+        for (inv, &h) in inv_h[..nl].iter_mut().zip(&h[..nl]) {
+            *inv = 1.0 / h;
         }
         w.factor(nl, &jac, &h, GAMMA);
         for i in 0..6 {
             if i > 0 {
                 stage_input(i, n, nl, stride, &y, &k, &mut u);
-                for s in 0..nl {
-                    ts[s] = t[s] + ALPHA[i] * h[s];
+                for ((ts, &t), &h) in ts[..nl].iter_mut().zip(&t[..nl]).zip(&h[..nl]) {
+                    *ts = t + ALPHA[i] * h;
                 }
                 system.rhs_lanes(nl, stride, &u, &q, &p[..nl * np], &ts, &mut f);
             }
@@ -155,10 +155,10 @@ pub(super) fn solve_rodas4<S: OdeSystem + ?Sized>(
         norms[..nl].fill(0.0);
         for e in 0..n {
             let (k6, ue, ye) = (&k[(5 * n + e) * stride..][..nl], &mut u[e * stride..][..nl], &y[e * stride..][..nl]);
-            for s in 0..nl {
-                ue[s] += k6[s];
-                let v = k6[s] / (ye[s].abs() * rtol + atol);
-                norms[s] += v * v;
+            for (((u, &k6), &y), norm) in ue.iter_mut().zip(k6).zip(ye).zip(&mut norms[..nl]) {
+                *u += k6;
+                let v = k6 / (y.abs() * rtol + atol);
+                *norm += v * v;
             }
         }
         // every slot's step factor in one loop that vectorises (a non-finite answer shrinks
@@ -186,13 +186,14 @@ pub(super) fn solve_rodas4<S: OdeSystem + ?Sized>(
                 *y = if f > 0.0 { u } else { *y };
             }
         }
-        for s in 0..nl {
-            let (f, accepted) = (factors[s].abs(), factors[s] > 0.0);
-            t[s] += if accepted { h[s] } else { 0.0 };
+        let slots = t[..nl].iter_mut().zip(&mut h[..nl]).zip(&mut steps[..nl]).zip(&mut rejections[..nl]);
+        for ((((t, h), steps), rejections), &factor) in slots.zip(&factors[..nl]) {
+            let (f, accepted) = (factor.abs(), factor > 0.0);
+            *t += if accepted { *h } else { 0.0 };
             // no growth right after a rejection
-            h[s] *= if accepted && rejections[s] > 0.0 { f.min(1.0) } else { f };
-            steps[s] += if accepted { 1.0 } else { 0.0 };
-            rejections[s] = if accepted { 0.0 } else { rejections[s] + 1.0 };
+            *h *= if accepted && *rejections > 0.0 { f.min(1.0) } else { f };
+            *steps += if accepted { 1.0 } else { 0.0 };
+            *rejections = if accepted { 0.0 } else { *rejections + 1.0 };
         }
         if let Some(s) = (0..nl).find(|&s| rejections[s] > MAX_REJECTIONS as f64) {
             return Err(SimError::Solver {
@@ -249,8 +250,8 @@ fn stage_rhs(
                 *k += c * kj;
             }
         }
-        for s in 0..nl {
-            ki[s] = fe[s] + ki[s] * inv_h[s] + D[i] * h[s] * fte[s];
+        for ((((k, &f), &ft), &inv_h), &h) in ki.iter_mut().zip(fe).zip(fte).zip(&inv_h[..nl]).zip(&h[..nl]) {
+            *k = f + *k * inv_h + D[i] * h * ft;
         }
     }
 }
