@@ -183,10 +183,11 @@ impl Pipeline {
             name: "physics",
             seconds: t.elapsed().as_secs_f64(),
             result: format!(
-                "test accuracy on physics {:.2}% (surrogates {:.2}%), {:.0} solves/s",
+                "test accuracy on physics {:.2}% (surrogates {:.2}%), {:.0} device calls/s ({:.0} distinct solves/s)",
                 100.0 * physics.accuracy_physics,
                 100.0 * physics.accuracy_surrogate,
-                physics.solves_per_second
+                physics.solves_per_second,
+                physics.distinct_solves as f64 / physics.seconds.max(1e-9)
             ),
         });
 

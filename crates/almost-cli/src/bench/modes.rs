@@ -88,12 +88,13 @@ fn physics_throughput(base: &NetConfig, init: Option<&Path>, images: usize, epoc
     let recording = Recording::new(&nominal);
     let report = almost_net::evaluate(&network, &recording, &test, images, base.hardware.bits, true);
     println!(
-        "physics evaluation: {} test images, {} device solves in {:.2} s = {:.0} solves/s ({:.1} ms per image)",
+        "physics evaluation: {} test images, {} device calls in {:.2} s = {:.0} calls/s ({:.1} ms per image){}",
         report.images,
         report.solves,
         report.seconds,
         report.solves_per_second,
-        1e3 * report.seconds / report.images.max(1) as f64
+        1e3 * report.seconds / report.images.max(1) as f64,
+        report.distinct_line()
     );
     let floors = recording.floors(3)?;
     println!(

@@ -9,6 +9,7 @@ use almost_sim::{DeviceModel, Jacobian};
 use almost_surrogate::SurrogateMeta;
 
 use crate::error::{NetError, Result};
+use crate::physics::distinct::distinct_layer;
 
 /// One layer's device calls for a batch: `x` is `[batch, devices, fan_in]` row-major and `a`
 /// is `[devices, n_a]` row-major.
@@ -47,6 +48,8 @@ impl LayerCall<'_> {
 }
 
 /// What answers for device `device` of layer `layer` on real hardware (or its simulation).
+/// Every answer is a function of the layer, the device, `x` and `a` (read noise included):
+/// within a layer call, repeated inputs of one device are asked once.
 pub trait Hardware: Sync {
     /// The physical response of one device instance.
     fn respond(&self, layer: usize, device: usize, x: &[f64], a: &[f64]) -> almost_sim::Result<Vec<f64>>;
@@ -89,25 +92,33 @@ pub trait Hardware: Sync {
     }
 
     /// [`Hardware::jacobian`] for every call of a layer, grouped as [`Hardware::respond_layer`]
-    /// groups them (runs of [`almost_sim::ode::BATCH`] samples of one device, in parallel).
+    /// groups them (repeated inputs asked once; runs of at most [`almost_sim::ode::BATCH`]
+    /// samples of one device, in parallel).
     fn jacobian_layer(&self, call: &LayerCall<'_>) -> Vec<Option<almost_sim::Result<Jacobian>>> {
-        per_device_runs(call, |j, points| self.jacobian_points(call.layer, j, points))
+        per_device_runs(call, |j, points| self.jacobian_points(call.layer, j, points), copy_jacobian)
             .into_iter()
             .map(Option::flatten)
             .collect()
     }
 
-    /// The wanted output of every call of a layer; `None` where a solve failed. Each device's
-    /// calls go to [`Hardware::respond_points`] in runs of [`almost_sim::ode::BATCH`]
-    /// consecutive samples, the runs in parallel (rayon); which calls share a run depends only
-    /// on the layer call, so the outputs do not depend on the thread count.
+    /// The wanted output of every call of a layer; `None` where a solve failed. A device's
+    /// samples with the very same inputs are asked once (blank image patches: about half of
+    /// the digit network's first-layer calls), so an implementation must answer as a function
+    /// of its arguments. Each device's distinct calls go to [`Hardware::respond_points`] in
+    /// runs of at most [`almost_sim::ode::BATCH`] samples, the runs in parallel (rayon); which
+    /// calls share a run depends only on the layer call, so the outputs do not depend on the
+    /// thread count.
     fn respond_layer(&self, call: &LayerCall<'_>) -> Vec<Option<f64>> {
-        per_device_runs(call, |j, points| {
-            self.respond_points(call.layer, j, points)
-                .into_iter()
-                .map(|y| y.ok().and_then(|y| y.get(call.output).copied()))
-                .collect()
-        })
+        per_device_runs(
+            call,
+            |j, points| {
+                self.respond_points(call.layer, j, points)
+                    .into_iter()
+                    .map(|y| y.ok().and_then(|y| y.get(call.output).copied()))
+                    .collect()
+            },
+            |y| *y,
+        )
         .into_iter()
         .map(Option::flatten)
         .collect()
@@ -115,25 +126,38 @@ pub trait Hardware: Sync {
 }
 
 /// `answer(device, points)` for every call of `call`, in the call's order (`None` where an
-/// answer came back short): each device's calls in runs of [`BATCH`] consecutive samples,
+/// answer came back short). A device's samples with the very same inputs are asked once
+/// ([`distinct_layer`]) and the answer is given to each (`copy` makes the copies). Each
+/// device's distinct calls go in runs of at most [`BATCH`] (runs of one device equally long),
 /// the runs in parallel (rayon). Which calls share a run depends only on the layer call, so
 /// the answers do not depend on the thread count.
 fn per_device_runs<T: Send>(
     call: &LayerCall<'_>,
     answer: impl Fn(usize, &[(&[f64], &[f64])]) -> Vec<T> + Sync,
+    copy: impl Fn(&T) -> T,
 ) -> Vec<Option<T>> {
     let devices = call.devices();
     if devices == 0 {
         return Vec::new();
     }
-    let samples = call.calls() / devices;
-    let runs = samples.div_ceil(BATCH);
-    let pieces: Vec<Vec<T>> = (0..devices * runs)
-        .into_par_iter()
-        .map(|w| {
-            let (j, first) = (w / runs, (w % runs) * BATCH);
-            let points: Vec<(&[f64], &[f64])> = (first..(first + BATCH).min(samples))
-                .map(|s| {
+    let distinct = distinct_layer(call.x, devices, call.fan_in);
+    // (device, first distinct row, rows) of every run
+    let work: Vec<(usize, usize, usize)> = distinct
+        .iter()
+        .enumerate()
+        .flat_map(|(j, d)| {
+            let n = d.firsts.len();
+            let runs = n.div_ceil(BATCH).max(1);
+            let len = n.div_ceil(runs).max(1);
+            (0..n).step_by(len).map(move |first| (j, first, len.min(n - first)))
+        })
+        .collect();
+    let pieces: Vec<Vec<T>> = work
+        .par_iter()
+        .map(|&(j, first, len)| {
+            let points: Vec<(&[f64], &[f64])> = distinct[j].firsts[first..first + len]
+                .iter()
+                .map(|&s| {
                     let (_, x, a) = call.call(s * devices + j);
                     (x, a)
                 })
@@ -141,14 +165,39 @@ fn per_device_runs<T: Send>(
             answer(j, &points)
         })
         .collect();
-    let mut slots: Vec<Option<T>> = (0..call.calls()).map(|_| None).collect();
-    for (w, piece) in pieces.into_iter().enumerate() {
-        let (j, first) = (w / runs, (w % runs) * BATCH);
+    let mut answers: Vec<Vec<Option<T>>> =
+        distinct.iter().map(|d| (0..d.firsts.len()).map(|_| None).collect()).collect();
+    for (&(j, first, _), piece) in work.iter().zip(pieces) {
         for (i, y) in piece.into_iter().enumerate() {
-            slots[(first + i) * devices + j] = Some(y);
+            if let Some(slot) = answers[j].get_mut(first + i) {
+                *slot = Some(y);
+            }
+        }
+    }
+    let mut slots: Vec<Option<T>> = (0..call.calls()).map(|_| None).collect();
+    for (j, d) in distinct.iter().enumerate() {
+        for (s, &k) in d.of_sample.iter().enumerate() {
+            // the first sample of a row takes its answer, the others a copy
+            slots[s * devices + j] = if d.firsts[k] == s { answers[j][k].take() } else { None };
+        }
+        for (s, &k) in d.of_sample.iter().enumerate() {
+            if d.firsts[k] != s {
+                slots[s * devices + j] = slots[d.firsts[k] * devices + j].as_ref().map(&copy);
+            }
         }
     }
     slots
+}
+
+/// A repeated call's copy of a first call's derivatives (a failure as a solver error quoting it).
+fn copy_jacobian(j: &Option<almost_sim::Result<Jacobian>>) -> Option<almost_sim::Result<Jacobian>> {
+    j.as_ref().map(|r| match r {
+        Ok(jac) => Ok(jac.clone()),
+        Err(e) => Err(almost_sim::SimError::Solver {
+            time: f64::NAN,
+            message: format!("the same inputs as a call that failed: {e}"),
+        }),
+    })
 }
 
 /// Every device instance of a layer is the nominal device its surrogate was fitted to.
@@ -249,5 +298,56 @@ mod tests {
             assert_eq!(*y, want, "call {c}");
         }
         assert_eq!(out[5 * devices + 1], None);
+    }
+
+    /// [`Labels`] that counts the points it is asked.
+    struct Counting(std::sync::atomic::AtomicUsize);
+
+    impl Hardware for Counting {
+        fn respond(&self, layer: usize, device: usize, x: &[f64], a: &[f64]) -> almost_sim::Result<Vec<f64>> {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            Labels.respond(layer, device, x, a)
+        }
+        fn jacobian(&self, _: usize, _: usize, x: &[f64], a: &[f64]) -> Option<almost_sim::Result<Jacobian>> {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            Some(if x[0] < 0.0 {
+                Err(almost_sim::SimError::NonFinite { what: "test".into(), time: 0.0 })
+            } else {
+                Ok(Jacobian { y: vec![x[0] + a[0]], dy_dx: vec![vec![1.0; x.len()]], dy_da: vec![vec![1.0; a.len()]] })
+            })
+        }
+    }
+
+    #[test]
+    fn repeated_inputs_of_a_device_are_asked_once_and_answered_everywhere() {
+        // 2 devices, 2 * BATCH + 3 samples: device 0 sees 3 distinct rows over and over,
+        // device 1 a new row every sample but one (a failure, repeated)
+        let (devices, samples, fan_in) = (2, 2 * BATCH + 3, 2);
+        let mut x = vec![0.0; samples * devices * fan_in];
+        for s in 0..samples {
+            x[s * devices * fan_in] = (s % 3) as f64;
+            x[(s * devices + 1) * fan_in] = if s % 5 == 4 { -1.0 } else { s as f64 };
+        }
+        let a = vec![0.1, 0.2];
+        let call = LayerCall { layer: 1, x: &x, fan_in, a: &a, n_a: 1, output: 0 };
+        let hardware = Counting(0.into());
+        let out = hardware.respond_layer(&call);
+        let failing = samples / 5;
+        assert_eq!(hardware.0.load(std::sync::atomic::Ordering::Relaxed), 3 + samples - failing + 1);
+        for (c, y) in out.iter().enumerate() {
+            let (j, xc, ac) = call.call(c);
+            assert_eq!(*y, Labels.respond(1, j, xc, ac).ok().map(|y| y[0]), "call {c}");
+        }
+        let counted = Counting(0.into());
+        let jacs = counted.jacobian_layer(&call);
+        assert_eq!(counted.0.load(std::sync::atomic::Ordering::Relaxed), 3 + samples - failing + 1);
+        for (c, jac) in jacs.iter().enumerate() {
+            let (_, xc, ac) = call.call(c);
+            match jac {
+                Some(Ok(j)) => assert_eq!(j.y, vec![xc[0] + ac[0]], "call {c}"),
+                Some(Err(e)) => assert!(xc[0] < 0.0, "call {c}: {e}"),
+                None => panic!("call {c} unanswered"),
+            }
+        }
     }
 }

@@ -3,8 +3,9 @@
 //! quantised A), the evaluation on physics with its per-layer gap ([`evaluate`]), split over
 //! machines and merged ([`shard`]), what a run's `physics.json` was measured on
 //! ([`run_physics`]), sweeps of the imperfections ([`robustness`]), and how the physics-aware mode solves its
-//! forward passes ([`training_solver`]).
+//! forward passes ([`training_solver`]); repeated device calls answered once ([`distinct`]).
 
+pub mod distinct;
 pub mod evaluate;
 pub mod forward;
 pub mod hardware;

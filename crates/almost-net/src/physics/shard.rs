@@ -147,6 +147,7 @@ pub fn merge(reports: &[PhysicsReport]) -> PhysicsReport {
             LayerGap {
                 devices: gaps.first().map_or(0, |g| g.devices),
                 solves,
+                distinct_solves: gaps.iter().map(|g| g.distinct_solves).sum(),
                 failed: gaps.iter().map(|g| g.failed).sum(),
                 rms_local_error: pooled(|g| g.rms_local_error),
                 max_local_error: gaps.iter().map(|g| g.max_local_error).fold(0.0, f64::max),
@@ -167,6 +168,7 @@ pub fn merge(reports: &[PhysicsReport]) -> PhysicsReport {
         surrogate_only_right: reports.iter().map(|r| r.surrogate_only_right).sum(),
         layers,
         solves,
+        distinct_solves: reports.iter().map(|r| r.distinct_solves).sum(),
         seconds,
         solves_per_second: solves as f64 / seconds.max(1e-9),
     }
