@@ -2,50 +2,13 @@
 
 use std::sync::Arc;
 
-use rayon::prelude::*;
-
-use almost_sim::ode::BATCH;
 use almost_sim::{DeviceModel, Jacobian};
 use almost_surrogate::SurrogateMeta;
 
 use crate::error::{NetError, Result};
-use crate::physics::distinct::distinct_layer;
+use crate::physics::distinct::{copy_jacobian, per_device_runs};
 
-/// One layer's device calls for a batch: `x` is `[batch, devices, fan_in]` row-major and `a`
-/// is `[devices, n_a]` row-major.
-#[derive(Clone, Copy, Debug)]
-pub struct LayerCall<'a> {
-    /// Layer index.
-    pub layer: usize,
-    /// Device inputs.
-    pub x: &'a [f64],
-    /// Inputs per device.
-    pub fan_in: usize,
-    /// Device parameters.
-    pub a: &'a [f64],
-    /// Parameters per device.
-    pub n_a: usize,
-    /// Which device output is wanted.
-    pub output: usize,
-}
-
-impl LayerCall<'_> {
-    /// Devices in the layer.
-    pub fn devices(&self) -> usize {
-        self.a.len() / self.n_a.max(1)
-    }
-
-    /// Number of (sample, device) calls.
-    pub fn calls(&self) -> usize {
-        self.x.len() / self.fan_in.max(1)
-    }
-
-    /// Inputs and parameters of call `c` (device `c % devices`).
-    pub fn call(&self, c: usize) -> (usize, &[f64], &[f64]) {
-        let j = c % self.devices();
-        (j, &self.x[c * self.fan_in..(c + 1) * self.fan_in], &self.a[j * self.n_a..(j + 1) * self.n_a])
-    }
-}
+pub use crate::physics::layer_call::LayerCall;
 
 /// What answers for device `device` of layer `layer` on real hardware (or its simulation).
 /// Every answer is a function of the layer, the device, `x` and `a` (read noise included):
@@ -125,81 +88,6 @@ pub trait Hardware: Sync {
     }
 }
 
-/// `answer(device, points)` for every call of `call`, in the call's order (`None` where an
-/// answer came back short). A device's samples with the very same inputs are asked once
-/// ([`distinct_layer`]) and the answer is given to each (`copy` makes the copies). Each
-/// device's distinct calls go in runs of at most [`BATCH`] (runs of one device equally long),
-/// the runs in parallel (rayon). Which calls share a run depends only on the layer call, so
-/// the answers do not depend on the thread count.
-fn per_device_runs<T: Send>(
-    call: &LayerCall<'_>,
-    answer: impl Fn(usize, &[(&[f64], &[f64])]) -> Vec<T> + Sync,
-    copy: impl Fn(&T) -> T,
-) -> Vec<Option<T>> {
-    let devices = call.devices();
-    if devices == 0 {
-        return Vec::new();
-    }
-    let distinct = distinct_layer(call.x, devices, call.fan_in);
-    // (device, first distinct row, rows) of every run
-    let work: Vec<(usize, usize, usize)> = distinct
-        .iter()
-        .enumerate()
-        .flat_map(|(j, d)| {
-            let n = d.firsts.len();
-            let runs = n.div_ceil(BATCH).max(1);
-            let len = n.div_ceil(runs).max(1);
-            (0..n).step_by(len).map(move |first| (j, first, len.min(n - first)))
-        })
-        .collect();
-    let pieces: Vec<Vec<T>> = work
-        .par_iter()
-        .map(|&(j, first, len)| {
-            let points: Vec<(&[f64], &[f64])> = distinct[j].firsts[first..first + len]
-                .iter()
-                .map(|&s| {
-                    let (_, x, a) = call.call(s * devices + j);
-                    (x, a)
-                })
-                .collect();
-            answer(j, &points)
-        })
-        .collect();
-    let mut answers: Vec<Vec<Option<T>>> =
-        distinct.iter().map(|d| (0..d.firsts.len()).map(|_| None).collect()).collect();
-    for (&(j, first, _), piece) in work.iter().zip(pieces) {
-        for (i, y) in piece.into_iter().enumerate() {
-            if let Some(slot) = answers[j].get_mut(first + i) {
-                *slot = Some(y);
-            }
-        }
-    }
-    let mut slots: Vec<Option<T>> = (0..call.calls()).map(|_| None).collect();
-    for (j, d) in distinct.iter().enumerate() {
-        for (s, &k) in d.of_sample.iter().enumerate() {
-            // the first sample of a row takes its answer, the others a copy
-            slots[s * devices + j] = if d.firsts[k] == s { answers[j][k].take() } else { None };
-        }
-        for (s, &k) in d.of_sample.iter().enumerate() {
-            if d.firsts[k] != s {
-                slots[s * devices + j] = slots[d.firsts[k] * devices + j].as_ref().map(&copy);
-            }
-        }
-    }
-    slots
-}
-
-/// A repeated call's copy of a first call's derivatives (a failure as a solver error quoting it).
-fn copy_jacobian(j: &Option<almost_sim::Result<Jacobian>>) -> Option<almost_sim::Result<Jacobian>> {
-    j.as_ref().map(|r| match r {
-        Ok(jac) => Ok(jac.clone()),
-        Err(e) => Err(almost_sim::SimError::Solver {
-            time: f64::NAN,
-            message: format!("the same inputs as a call that failed: {e}"),
-        }),
-    })
-}
-
 /// Every device instance of a layer is the nominal device its surrogate was fitted to.
 pub struct NominalHardware {
     /// One device model per layer.
@@ -265,6 +153,7 @@ impl Hardware for NominalHardware {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use almost_sim::ode::BATCH;
 
     /// Answers with a value that names the call: 1000 layer + 100 device + x0 + 10 a0.
     struct Labels;
