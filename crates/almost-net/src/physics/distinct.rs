@@ -131,21 +131,14 @@ pub(crate) fn per_device_runs<T: Send>(
             answer(j, &points)
         })
         .collect();
-    let mut answers: Vec<Vec<Option<T>>> =
-        distinct.iter().map(|d| (0..d.firsts.len()).map(|_| None).collect()).collect();
+    // each answer into the slot of its row's first sample, then a copy into every repeat
+    let mut slots: Vec<Option<T>> = (0..call.calls()).map(|_| None).collect();
     for (&(j, first, _), piece) in work.iter().zip(pieces) {
-        for (i, y) in piece.into_iter().enumerate() {
-            if let Some(slot) = answers[j].get_mut(first + i) {
-                *slot = Some(y);
-            }
+        for (&s, y) in distinct[j].firsts[first..].iter().zip(piece) {
+            slots[s * devices + j] = Some(y);
         }
     }
-    let mut slots: Vec<Option<T>> = (0..call.calls()).map(|_| None).collect();
     for (j, d) in distinct.iter().enumerate() {
-        for (s, &k) in d.of_sample.iter().enumerate() {
-            // the first sample of a row takes its answer, the others a copy
-            slots[s * devices + j] = if d.firsts[k] == s { answers[j][k].take() } else { None };
-        }
         for (s, &k) in d.of_sample.iter().enumerate() {
             if d.firsts[k] != s {
                 slots[s * devices + j] = slots[d.firsts[k] * devices + j].as_ref().map(&copy);
