@@ -11,7 +11,7 @@ use std::path::PathBuf;
 pub type Result<T, E = SimError> = std::result::Result<T, E>;
 
 /// Everything that can go wrong in `almost-sim`.
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum SimError {
     /// The ODE solver returned an error (step size collapsed, Newton failed, ...).
     #[error("ODE solver failed at t = {time:e}: {message}")]
@@ -130,8 +130,9 @@ pub enum SimError {
     Io {
         /// The file or directory involved.
         path: PathBuf,
-        /// The underlying error.
-        source: std::io::Error,
+        /// The underlying error (shared, so that the error can be cloned: a repeated
+        /// sample's failure is the very failure of its first solve).
+        source: std::sync::Arc<std::io::Error>,
     },
     /// A DiffSL model failed to parse or compile.
     #[error("{path}: DiffSL model does not compile: {message}")]
@@ -173,7 +174,7 @@ pub enum SimError {
 impl SimError {
     /// Shorthand for an I/O error on a path.
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Self::Io { path: path.into(), source }
+        Self::Io { path: path.into(), source: std::sync::Arc::new(source) }
     }
 
     /// Shorthand for a malformed file.

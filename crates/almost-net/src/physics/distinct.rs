@@ -12,7 +12,6 @@
 
 use rayon::prelude::*;
 
-use almost_sim::Jacobian;
 use almost_sim::ode::BATCH;
 
 use crate::physics::layer_call::LayerCall;
@@ -93,14 +92,13 @@ fn distinct_layer_by(x: &[f64], devices: usize, fan_in: usize, hash: fn(&[f64]) 
 
 /// `answer(device, points)` for every call of `call`, in the call's order (`None` where an
 /// answer came back short). A device's samples with the very same inputs are asked once
-/// ([`distinct_layer`]) and the answer is given to each (`copy` makes the copies). Each
+/// ([`distinct_layer`]) and a clone of its answer (a failure included) given to each. Each
 /// device's distinct calls go in runs of at most [`BATCH`] (runs of one device equally long),
 /// the runs in parallel (rayon). Which calls share a run depends only on the layer call, so
 /// the answers do not depend on the thread count.
-pub(crate) fn per_device_runs<T: Send>(
+pub(crate) fn per_device_runs<T: Send + Clone>(
     call: &LayerCall<'_>,
     answer: impl Fn(usize, &[(&[f64], &[f64])]) -> Vec<T> + Sync,
-    copy: impl Fn(&T) -> T,
 ) -> Vec<Option<T>> {
     let devices = call.devices();
     if devices == 0 {
@@ -141,22 +139,11 @@ pub(crate) fn per_device_runs<T: Send>(
     for (j, d) in distinct.iter().enumerate() {
         for (s, &k) in d.of_sample.iter().enumerate() {
             if d.firsts[k] != s {
-                slots[s * devices + j] = slots[d.firsts[k] * devices + j].as_ref().map(&copy);
+                slots[s * devices + j] = slots[d.firsts[k] * devices + j].clone();
             }
         }
     }
     slots
-}
-
-/// A repeated call's copy of a first call's derivatives (a failure as a solver error quoting it).
-pub(crate) fn copy_jacobian(j: &Option<almost_sim::Result<Jacobian>>) -> Option<almost_sim::Result<Jacobian>> {
-    j.as_ref().map(|r| match r {
-        Ok(jac) => Ok(jac.clone()),
-        Err(e) => Err(almost_sim::SimError::Solver {
-            time: f64::NAN,
-            message: format!("the same inputs as a call that failed: {e}"),
-        }),
-    })
 }
 
 /// A row's bits mixed into 64: four multiply-xor chains side by side (so that they overlap),
