@@ -153,6 +153,25 @@ fn dimension_mismatches_are_errors_before_any_data() {
 }
 
 #[test]
+fn fine_tuning_from_a_folder_that_is_not_a_trained_run_says_so() {
+    let _serial = common::rng_lock();
+    let tmp = tempfile::tempdir().unwrap();
+    let mut cfg = common::quick_bars_config(tmp.path());
+    let first = tmp.path().join("first-cycle");
+    cfg.training.init = Some(first.clone());
+    let run = tmp.path().join("second-cycle");
+    let err = train(&cfg, &run, &TrainOptions { skip_physics_check: true, ..Default::default() }).err().unwrap();
+    let text = err.to_string();
+    assert!(text.contains("first-cycle") && text.contains("is not a trained run"), "{text}");
+    assert!(!run.join("network.json").exists(), "nothing trained");
+    // once the first cycle exists, the second starts from it
+    cfg.training.init = None;
+    train(&cfg, &first, &TrainOptions { skip_physics_check: true, ..Default::default() }).unwrap();
+    cfg.training.init = Some(first);
+    train(&cfg, &run, &TrainOptions { skip_physics_check: true, ..Default::default() }).unwrap();
+}
+
+#[test]
 fn resumed_run_continues_the_same_run() {
     let _serial = common::rng_lock();
     let tmp = tempfile::tempdir().unwrap();
