@@ -16,7 +16,14 @@ fn every_shipped_network_config_loads_and_is_valid() {
             names.push(cfg.name);
         }
     }
-    for shipped in ["digits-diode", "digits-diode-wide", "digits-diode-wider", "fashion-diode"] {
+    for shipped in [
+        "digits-diode",
+        "digits-diode-wide",
+        "digits-diode-wider",
+        "fashion-diode",
+        "fashion-diode-deep5",
+        "fashion-diode-deep5-restart",
+    ] {
         assert!(names.iter().any(|n| n == shipped), "{shipped} in {names:?}");
     }
 }
