@@ -14,7 +14,7 @@ fn every_shipped_simulation_config_loads_and_resolves() {
         if path.extension().is_some_and(|e| e == "toml") {
             let cfg = GenerateConfig::load(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
             let job = cfg.resolve(&path.display().to_string()).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-            assert!(job.design.len() > 0, "{}", path.display());
+            assert!(!job.design.is_empty(), "{}", path.display());
             names.push(cfg.name);
         }
     }
