@@ -136,15 +136,15 @@ pub fn load_run(run: &Path, dtype: DType, device: &Device) -> Result<LoadedRun> 
 /// must have the same layers (fine-tuning starts from it).
 pub fn load_a_from(init: &Path, network: DeviceNetwork) -> Result<DeviceNetwork> {
     let path = init.join("network.bpk");
-    if !path.is_file() {
-        return Err(NetError::BadRun {
+    let bytes = std::fs::read(&path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => NetError::BadRun {
             path: init.into(),
             message: "is not a trained run (no network.bpk): train the run it names first, or name another \
                       with --init"
                 .into(),
-        });
-    }
-    let bytes = std::fs::read(&path).map_err(|e| NetError::io(&path, e))?;
+        },
+        _ => NetError::io(&path, e),
+    })?;
     let record = burn::store::ModuleRecord::from_bytes(burn::tensor::Bytes::from_bytes_vec(bytes))
         .map_err(|e| NetError::BadRun { path: path.clone(), message: e.to_string() })?;
     network
